@@ -1,0 +1,104 @@
+using Confluent.Kafka;
+using DotNet.Testcontainers.Builders;
+using StreamPipeline.Embedded.Kafka;
+using StreamPipeline.Kafka.Topics;
+using Testcontainers.Kafka;
+using Xunit;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+namespace StreamPipeline.Testing.Kafka;
+
+/// <summary>
+/// A Kafka broker for tests: a real one through Testcontainers.Kafka when a Docker engine is reachable,
+/// librdkafka's embedded mock cluster otherwise, so the same test bodies run on either.
+/// <c>STREAMPIPELINE_TEST_KAFKA</c> = <c>auto</c> (default), <c>embedded</c> or <c>docker</c> forces a choice.
+/// </summary>
+public sealed class KafkaFixture : IAsyncLifetime
+{
+    private const string KafkaImage = "confluentinc/cp-kafka:7.6.1";
+    private readonly IMessageSink _sink;
+    private KafkaContainer? _container;
+
+    public KafkaFixture(IMessageSink sink) => _sink = sink;
+
+    /// <summary>Which broker runs, and why; tests print it so the output says which one ran.</summary>
+    public string Description { get; private set; } = "";
+
+    public string BootstrapServers { get; private set; } = "";
+
+    /// <summary>The embedded cluster, or null against a real broker (tests needing fault injection skip then).</summary>
+    public EmbeddedKafkaCluster? Embedded { get; private set; }
+
+    public ITopicProvisioner Topics { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var mode = Environment.GetEnvironmentVariable("STREAMPIPELINE_TEST_KAFKA")?.ToLowerInvariant() ?? "auto";
+        string? dockerProblem = null;
+        if (mode is "auto" or "docker")
+        {
+            try
+            {
+                _container = new KafkaBuilder(KafkaImage).Build();
+                await _container.StartAsync();
+                BootstrapServers = _container.GetBootstrapAddress();
+                Topics = new AdminClientTopicProvisioner(BootstrapServers);
+                Description = $"real Kafka ({KafkaImage}) through Testcontainers.Kafka at {BootstrapServers}";
+            }
+            catch (Exception e) when (mode == "auto" && e is DockerUnavailableException or ArgumentException or InvalidOperationException or TimeoutException)
+            {
+                dockerProblem = e.GetType().Name + ": " + e.Message.Split('\n')[0];
+                _container = null;
+            }
+        }
+
+        if (_container is null)
+        {
+            Embedded = EmbeddedKafkaCluster.Start(new EmbeddedKafkaOptions { BrokerCount = 3 });
+            BootstrapServers = Embedded.BootstrapServers;
+            Topics = new MockClusterTopicProvisioner(Embedded);
+            Description = $"embedded librdkafka mock cluster (3 brokers) at {BootstrapServers}" +
+                          (dockerProblem is null ? "" : $"; Testcontainers skipped, no Docker engine: {dockerProblem}");
+        }
+
+        _sink.OnMessage(new DiagnosticMessage("Kafka for tests: " + Description));
+    }
+
+    public async Task DisposeAsync()
+    {
+        Embedded?.Dispose();
+        if (_container is not null) await _container.DisposeAsync();
+    }
+
+    /// <summary>Creates a topic with a unique name for one test.</summary>
+    public async Task<string> CreateTopicAsync(string prefix, int partitions)
+    {
+        var name = $"{prefix}-{Guid.NewGuid():N}";
+        await Topics.EnsureTopicsAsync([new TopicSpec(name, partitions, ReplicationFactor: 1)], CancellationToken.None);
+        return name;
+    }
+
+    public ProducerConfig ProducerConfig() => new()
+    {
+        BootstrapServers = BootstrapServers,
+        EnableIdempotence = true,
+        Acks = Acks.All,
+        LingerMs = 5,
+        CompressionType = CompressionType.Lz4,
+    };
+
+    public ConsumerConfig ConsumerConfig(string groupId) => new()
+    {
+        BootstrapServers = BootstrapServers,
+        GroupId = groupId,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = false,
+        PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+        SessionTimeoutMs = 6000,
+        HeartbeatIntervalMs = 500,
+    };
+
+    /// <summary>Writes which broker is running to the test's output.</summary>
+    public void Describe(ITestOutputHelper output) => output.WriteLine("Kafka: " + Description);
+}
