@@ -1,0 +1,32 @@
+# StreamPipeline: two commands on a fresh machine.
+#   make run    the whole pipeline on embedded defaults (Kafka mock, Schema Registry, ClickHouse/chDB)
+#   make test   every test
+SHELL := /bin/bash
+CONFIG ?= Release
+DOTNET ?= dotnet
+
+.PHONY: all chdb restore build run test bench clean
+
+all: build
+
+chdb:
+	@build/fetch-chdb.sh >/dev/null
+
+restore:
+	$(DOTNET) restore StreamPipeline.sln
+
+build: chdb
+	$(DOTNET) build StreamPipeline.sln -c $(CONFIG)
+
+run: chdb
+	$(DOTNET) run -c $(CONFIG) --project src/StreamPipeline.LocalStack -- $(ARGS)
+
+test: chdb
+	$(DOTNET) test StreamPipeline.sln -c $(CONFIG) --logger "console;verbosity=normal"
+
+bench: chdb
+	$(DOTNET) run -c Release --project tests/StreamPipeline.Benchmarks -- $(ARGS)
+
+clean:
+	$(DOTNET) clean StreamPipeline.sln -c $(CONFIG)
+	rm -rf data
