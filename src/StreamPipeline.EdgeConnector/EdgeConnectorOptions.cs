@@ -1,0 +1,101 @@
+namespace StreamPipeline.EdgeConnector;
+
+/// <summary>Settings of the edge connector (configuration section <c>EdgeConnector</c>). Defaults are production-sane.</summary>
+public sealed class EdgeConnectorOptions
+{
+    public const string Section = "EdgeConnector";
+
+    /// <summary>This connector's id, in presence events and on every metrics record. Default: host name and process id.</summary>
+    public string ConnectorId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>Address the agent (wss) listener binds. Default all interfaces.</summary>
+    public string ListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Port of the agent (wss) listener. Default 8443.</summary>
+    public int Port { get; set; } = 8443;
+
+    /// <summary>Plain-HTTP port for /healthz, /readyz and /metrics. Default 8080.</summary>
+    public int OpsPort { get; set; } = 8080;
+
+    /// <summary>Path agents connect to. Default <c>/agent</c>.</summary>
+    public string Path { get; set; } = "/agent";
+
+    /// <summary>PEM certificate (chain) file. ECDSA P-256 recommended; RSA works. Reloaded when it changes.</summary>
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>PEM private key file of the certificate.</summary>
+    public string CertificateKeyPath { get; set; } = "";
+
+    /// <summary>Generate a self-signed ECDSA P-256 certificate at the two paths when they do not exist (local runs only).</summary>
+    public bool GenerateDevelopmentCertificate { get; set; }
+
+    /// <summary>Token store: one line per agent, <c>agent_id sha256:HEX [revoked]</c>. Reloaded when it changes.</summary>
+    public string TokenStorePath { get; set; } = "tokens.txt";
+
+    /// <summary>Time an agent has to authenticate after the socket opens. Default 10 s.</summary>
+    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Failed authentications allowed per source address per minute before further attempts are refused unchecked. Default 20.</summary>
+    public int AuthFailuresPerMinutePerAddress { get; set; } = 20;
+
+    /// <summary>Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 64 KiB.</summary>
+    public int MaxFrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Messages per second one agent may send (sustained); bursts up to 4x. Default 5.</summary>
+    public double AgentMessagesPerSecond { get; set; } = 5;
+
+    /// <summary>Invalid or rate-limited frames one session may send per minute before it is closed with 1008. Default 30.</summary>
+    public int MaxInvalidFramesPerMinute { get; set; } = 30;
+
+    /// <summary>Most concurrent agent sockets; beyond it new ones get HTTP 503. Default 120,000.</summary>
+    public int MaxConnections { get; set; } = 120_000;
+
+    /// <summary>New sockets admitted per second (a reconnect storm is shed with HTTP 503 and Retry-After). Default 2,000.</summary>
+    public double AdmissionsPerSecond { get; set; } = 2_000;
+
+    /// <summary>WebSocket ping interval. Default 30 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A peer that does not answer a ping within this time is dead and is closed. Default 30 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>On shutdown agents are closed ("going away") spread over this window so they do not all reconnect at once. Default 10 s.</summary>
+    public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Metrics records produced but not yet acknowledged by Kafka; at the limit sockets are no longer read (backpressure). Default 50,000.</summary>
+    public int MaxInFlightRecords { get; set; } = 50_000;
+
+    /// <summary>Topic names.</summary>
+    public string MetricsTopic { get; set; } = Kafka.Topics.PipelineTopics.Metrics;
+    public string PresenceTopic { get; set; } = Kafka.Topics.PipelineTopics.Presence;
+    public string DeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.MetricsDeadLetter;
+
+    /// <summary>Every problem at once, each naming the setting and what to do.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var e = new List<string>();
+        if (string.IsNullOrWhiteSpace(ConnectorId)) e.Add("EdgeConnector:ConnectorId must not be empty.");
+        if (!System.Net.IPAddress.TryParse(ListenAddress, out _)) e.Add($"EdgeConnector:ListenAddress must be an IP address, got '{ListenAddress}'.");
+        if (Port is < 0 or > 65535) e.Add($"EdgeConnector:Port must be 0..65535, got {Port}.");
+        if (OpsPort is < 0 or > 65535) e.Add($"EdgeConnector:OpsPort must be 0..65535, got {OpsPort}.");
+        if (Port != 0 && Port == OpsPort) e.Add("EdgeConnector:OpsPort must differ from EdgeConnector:Port.");
+        if (!Path.StartsWith('/')) e.Add($"EdgeConnector:Path must start with '/', got '{Path}'.");
+        if (string.IsNullOrWhiteSpace(CertificatePath) || string.IsNullOrWhiteSpace(CertificateKeyPath))
+            e.Add("EdgeConnector:CertificatePath and EdgeConnector:CertificateKeyPath are required (PEM files); for a local run set EdgeConnector:GenerateDevelopmentCertificate=true.");
+        else if (!GenerateDevelopmentCertificate && (!File.Exists(CertificatePath) || !File.Exists(CertificateKeyPath)))
+            e.Add($"EdgeConnector:CertificatePath '{CertificatePath}' or EdgeConnector:CertificateKeyPath '{CertificateKeyPath}' does not exist.");
+        if (string.IsNullOrWhiteSpace(TokenStorePath)) e.Add("EdgeConnector:TokenStorePath is required.");
+        if (AuthenticationTimeout <= TimeSpan.Zero || AuthenticationTimeout > TimeSpan.FromMinutes(5)) e.Add($"EdgeConnector:AuthenticationTimeout must be between 0 and 5 minutes, got {AuthenticationTimeout}.");
+        if (AuthFailuresPerMinutePerAddress < 1) e.Add($"EdgeConnector:AuthFailuresPerMinutePerAddress must be at least 1, got {AuthFailuresPerMinutePerAddress}.");
+        if (MaxFrameBytes is < 1024 or > 16 * 1024 * 1024) e.Add($"EdgeConnector:MaxFrameBytes must be 1 KiB..16 MiB, got {MaxFrameBytes}.");
+        if (AgentMessagesPerSecond <= 0) e.Add($"EdgeConnector:AgentMessagesPerSecond must be positive, got {AgentMessagesPerSecond}.");
+        if (MaxInvalidFramesPerMinute < 1) e.Add($"EdgeConnector:MaxInvalidFramesPerMinute must be at least 1, got {MaxInvalidFramesPerMinute}.");
+        if (MaxConnections < 1) e.Add($"EdgeConnector:MaxConnections must be at least 1, got {MaxConnections}.");
+        if (AdmissionsPerSecond <= 0) e.Add($"EdgeConnector:AdmissionsPerSecond must be positive, got {AdmissionsPerSecond}.");
+        if (KeepAliveInterval <= TimeSpan.Zero) e.Add($"EdgeConnector:KeepAliveInterval must be positive, got {KeepAliveInterval}.");
+        if (KeepAliveTimeout <= TimeSpan.Zero) e.Add($"EdgeConnector:KeepAliveTimeout must be positive, got {KeepAliveTimeout}.");
+        if (DrainWindow < TimeSpan.Zero || DrainWindow > TimeSpan.FromMinutes(10)) e.Add($"EdgeConnector:DrainWindow must be 0..10 minutes, got {DrainWindow}.");
+        if (MaxInFlightRecords < 100) e.Add($"EdgeConnector:MaxInFlightRecords must be at least 100, got {MaxInFlightRecords}.");
+        return e;
+    }
+}

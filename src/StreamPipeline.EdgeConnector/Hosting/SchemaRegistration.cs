@@ -1,0 +1,58 @@
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamPipeline.EdgeConnector.Publishing;
+using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Protocol;
+
+namespace StreamPipeline.EdgeConnector.Hosting;
+
+/// <summary>
+/// Registers the Avro schemas (schemas/avro, the source of truth) under <c>{topic}-value</c> and hands their ids to
+/// the publisher. Retries until the registry answers; the connector is not ready, and accepts no agent, until then.
+/// An incompatible schema (409) stops the service with a message that says what to do.
+/// </summary>
+internal sealed partial class SchemaRegistration(
+    IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, KafkaPublisher publisher,
+    IHostApplicationLifetime lifetime, ILogger<SchemaRegistration> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = kafka.Value.SchemaRegistryUrl });
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var metricsId = await client.RegisterSchemaAsync(options.Value.MetricsTopic + "-value", new Schema(AvroSchemas.MetricsSampleJson, SchemaType.Avro));
+                var presenceId = await client.RegisterSchemaAsync(options.Value.PresenceTopic + "-value", new Schema(AvroSchemas.AgentPresenceJson, SchemaType.Avro));
+                publisher.UseSchemas(metricsId, presenceId);
+                LogRegistered(logger, metricsId, presenceId);
+                return;
+            }
+            catch (SchemaRegistryException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
+            {
+                LogIncompatible(logger, kafka.Value.SchemaRegistryUrl, e.Message);
+                Environment.ExitCode = 3;
+                lifetime.StopApplication();
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or TaskCanceledException)
+            {
+                LogRegistryUnavailable(logger, kafka.Value.SchemaRegistryUrl, e.Message, delay.TotalSeconds);
+                await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(100)), stoppingToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Avro schemas registered: metrics id {MetricsId}, presence id {PresenceId}")]
+    private static partial void LogRegistered(ILogger logger, int metricsId, int presenceId);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Schema Registry at {Url} unavailable ({Reason}); retrying in {Seconds:F1} s. Agents are refused until it answers.")]
+    private static partial void LogRegistryUnavailable(ILogger logger, string url, string reason, double seconds);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Critical, Message = "Schema Registry at {Url} refused our schema as incompatible: {Reason}. Make the schema change compatible (add fields with defaults) or change the subject's compatibility level; stopping.")]
+    private static partial void LogIncompatible(ILogger logger, string url, string reason);
+}

@@ -1,0 +1,174 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamPipeline.EdgeConnector.Telemetry;
+using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Protocol;
+
+namespace StreamPipeline.EdgeConnector.Publishing;
+
+/// <summary>
+/// The connector's one Kafka producer (idempotent, acks=all). Metrics records count against a bound of
+/// records in flight; at the bound <see cref="PublishMetricsAsync"/> waits, so the socket that sent the frame is
+/// not read again until Kafka catches up: TCP backpressure instead of unbounded memory. Accepted records are
+/// never timed out by the client (message.timeout.ms = 0): they wait out a Kafka outage.
+/// </summary>
+internal sealed partial class KafkaPublisher : IDisposable
+{
+    private readonly IProducer<string, byte[]> _producer;
+    private readonly SemaphoreSlim _inFlight;
+    private readonly int _maxInFlight;
+    private readonly EdgeConnectorOptions _options;
+    private readonly ConnectorMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Action<DeliveryReport<string, byte[]>> _onMetricsDelivered;
+    private readonly Action<DeliveryReport<string, byte[]>> _onOtherDelivered;
+    private MetricsAvroWriter? _metricsWriter;
+    private AgentPresenceAvroWriter? _presenceWriter;
+    private long _failed;
+
+    public KafkaPublisher(IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, ConnectorMetrics metrics, ILogger<KafkaPublisher> logger)
+    {
+        _options = options.Value;
+        _metrics = metrics;
+        _logger = logger;
+        _maxInFlight = _options.MaxInFlightRecords;
+        _inFlight = new SemaphoreSlim(_maxInFlight, _maxInFlight);
+        var config = kafka.Value.ProducerConfig("edge-" + _options.ConnectorId);
+        config.MessageTimeoutMs = 0;
+        config.QueueBufferingMaxMessages = _maxInFlight + 20_000;
+        config.QueueBufferingMaxKbytes = 1024 * 1024;
+        _producer = new ProducerBuilder<string, byte[]>(config)
+            .SetErrorHandler((_, e) => LogKafkaError(_logger, e.Code.ToString(), e.Reason))
+            .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogKafkaClient(_logger, m.Name, m.Message); })
+            .Build();
+        _onMetricsDelivered = OnMetricsDelivered;
+        _onOtherDelivered = OnOtherDelivered;
+    }
+
+    /// <summary>True once schema ids are known and records can be encoded.</summary>
+    public bool IsReady => _metricsWriter is not null;
+
+    /// <summary>Records produced and not yet acknowledged.</summary>
+    public int InFlight => _maxInFlight - _inFlight.CurrentCount;
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public void UseSchemas(int metricsSchemaId, int presenceSchemaId)
+    {
+        _metricsWriter = new MetricsAvroWriter(metricsSchemaId);
+        _presenceWriter = new AgentPresenceAvroWriter(presenceSchemaId);
+    }
+
+    /// <summary>Encodes and produces one sample, waiting (without reading the socket) while too many records are in flight.</summary>
+    public async ValueTask PublishMetricsAsync(MetricsSample sample, ArrayBufferWriter<byte> scratch, CancellationToken ct)
+    {
+        var writer = _metricsWriter ?? throw new InvalidOperationException("Schemas are not registered yet.");
+        if (!_inFlight.Wait(0, CancellationToken.None))
+        {
+            var start = Stopwatch.GetTimestamp();
+            await _inFlight.WaitAsync(ct);
+            _metrics.BackpressureWait.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        scratch.ResetWrittenCount();
+        writer.Write(sample, scratch);
+        var message = new Message<string, byte[]>
+        {
+            Key = sample.AgentId,
+            Value = scratch.WrittenSpan.ToArray(),
+            Timestamp = new Timestamp(sample.ReceivedTimeMs, TimestampType.CreateTime),
+        };
+        try
+        {
+            _producer.Produce(_options.MetricsTopic, message, _onMetricsDelivered);
+        }
+        catch (ProduceException<string, byte[]> e)
+        {
+            _inFlight.Release();
+            Failure(_options.MetricsTopic, sample.AgentId, e.Error.Reason);
+        }
+    }
+
+    public void PublishPresence(AgentPresence presence)
+    {
+        var writer = _presenceWriter ?? throw new InvalidOperationException("Schemas are not registered yet.");
+        var buffer = new ArrayBufferWriter<byte>(256);
+        writer.Write(presence, buffer);
+        ProduceOther(_options.PresenceTopic, presence.AgentId, buffer.WrittenSpan.ToArray(), null);
+    }
+
+    /// <summary>A refused frame, raw, with what was wrong in headers.</summary>
+    public void PublishDeadLetter(string agentId, ReadOnlySpan<byte> frame, string reason, string message, string sessionId)
+    {
+        var headers = new Headers
+        {
+            { "reason", Encoding.UTF8.GetBytes(reason) },
+            { "error", Encoding.UTF8.GetBytes(message) },
+            { "agent_id", Encoding.UTF8.GetBytes(agentId) },
+            { "connector_id", Encoding.UTF8.GetBytes(_options.ConnectorId) },
+            { "session_id", Encoding.UTF8.GetBytes(sessionId) },
+            { "received_time_ms", Encoding.UTF8.GetBytes(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+        };
+        ProduceOther(_options.DeadLetterTopic, agentId, frame.ToArray(), headers);
+    }
+
+    /// <summary>Waits until every record is acknowledged or the time is up; returns how many are still unacknowledged.</summary>
+    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    private void ProduceOther(string topic, string key, byte[] value, Headers? headers)
+    {
+        try
+        {
+            _producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value, Headers = headers }, _onOtherDelivered);
+        }
+        catch (ProduceException<string, byte[]> e)
+        {
+            Failure(topic, key, e.Error.Reason);
+        }
+    }
+
+    private void OnMetricsDelivered(DeliveryReport<string, byte[]> report)
+    {
+        _inFlight.Release();
+        if (report.Error.IsError)
+        {
+            Failure(report.Topic, report.Message.Key, report.Error.Reason);
+            return;
+        }
+
+        _metrics.MetricsPublished.Add(1);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _metrics.ProduceLatency.Record(now - report.Message.Timestamp.UnixTimestampMs);
+    }
+
+    private void OnOtherDelivered(DeliveryReport<string, byte[]> report)
+    {
+        if (report.Error.IsError) Failure(report.Topic, report.Message.Key, report.Error.Reason);
+    }
+
+    private void Failure(string topic, string agentId, string reason)
+    {
+        Interlocked.Increment(ref _failed);
+        _metrics.PublishFailed.Add(1, new KeyValuePair<string, object?>("topic", topic));
+        LogPublishFailed(_logger, topic, agentId, reason);
+    }
+
+    public void Dispose()
+    {
+        _producer.Dispose();
+        _inFlight.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Kafka refused a record for topic {Topic}, agent {AgentId}: {Reason}. The record is lost; check the broker and topic.")]
+    private static partial void LogPublishFailed(ILogger logger, string topic, string agentId, string reason);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}")]
+    private static partial void LogKafkaError(ILogger logger, string code, string reason);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Kafka client {Name}: {Message}")]
+    private static partial void LogKafkaClient(ILogger logger, string name, string message);
+}

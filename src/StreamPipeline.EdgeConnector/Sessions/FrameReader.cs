@@ -1,0 +1,49 @@
+using System.Buffers;
+using System.Net.WebSockets;
+
+namespace StreamPipeline.EdgeConnector.Sessions;
+
+internal enum FrameStatus { Frame, TooLarge, Closed }
+
+/// <summary>
+/// Reads whole WebSocket messages into one pooled buffer that grows only as far as the largest frame allowed;
+/// the size of a frame is never taken from the network, only the bytes that actually arrived.
+/// </summary>
+internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDisposable
+{
+    private const int InitialSize = 4096;
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
+    private int _length;
+
+    public ReadOnlySpan<byte> Frame => _buffer.AsSpan(0, _length);
+    public ReadOnlyMemory<byte> FrameMemory => _buffer.AsMemory(0, _length);
+
+    public async ValueTask<FrameStatus> ReadAsync(CancellationToken ct)
+    {
+        _length = 0;
+        while (true)
+        {
+            if (_length == _buffer.Length)
+            {
+                if (_buffer.Length >= maxFrameBytes) return FrameStatus.TooLarge;
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, maxFrameBytes));
+                _buffer.AsSpan(0, _length).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = bigger;
+            }
+
+            var room = Math.Min(_buffer.Length, maxFrameBytes) - _length;
+            var result = await socket.ReceiveAsync(_buffer.AsMemory(_length, room), ct);
+            if (result.MessageType == WebSocketMessageType.Close) return FrameStatus.Closed;
+            _length += result.Count;
+            if (result.EndOfMessage) return FrameStatus.Frame;
+            if (_length >= maxFrameBytes) return FrameStatus.TooLarge;
+        }
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, []);
+        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace StreamPipeline.ServiceDefaults;
+
+/// <summary>What every StreamPipeline service has: structured logs, Prometheus metrics, health and readiness.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Tag of the health checks that decide readiness (<c>/readyz</c>); untagged checks only decide liveness.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Logs: one JSON object a line when <c>Logging:Format=json</c> (production), a single readable line
+    /// otherwise. Metrics: the given meters, exported for Prometheus at <c>/metrics</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, params string[] meterNames)
+    {
+        builder.Logging.ClearProviders();
+        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ"; o.UseUtcTimestamp = true; });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.UseUtcTimestamp = true; });
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        builder.Services.AddOpenTelemetry().WithMetrics(m =>
+        {
+            m.AddMeter(meterNames);
+            m.AddPrometheusExporter();
+        });
+        builder.Services.AddHealthChecks();
+        return builder;
+    }
+
+    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (dependencies reachable, ready for traffic) and <c>/metrics</c>.</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Registers a readiness check.</summary>
+    public static IHealthChecksBuilder AddReadinessCheck<T>(this IServiceCollection services, string name)
+        where T : class, IHealthCheck =>
+        services.AddHealthChecks().AddCheck<T>(name, HealthStatus.Unhealthy, [ReadyTag]);
+}
