@@ -24,6 +24,12 @@ public static class PipelineTopics
     /// <summary>Requests routed by dispatchers to the connector that owns the agent.</summary>
     public const string ConnectorRequests = "connector-requests";
 
+    /// <summary>Connectors' reports on routed requests, back to the dispatcher that owns the command (same partition count as <see cref="Commands"/>).</summary>
+    public const string ConnectorResponses = "connector-responses";
+
+    /// <summary>Agent responses that arrived after their command was already decided (recorded, not lost).</summary>
+    public const string LateResponses = "command-late-responses";
+
     /// <summary>The default set, with partition counts sized for the embedded mock (about 5 MiB per partition).</summary>
     public static IReadOnlyList<TopicSpec> All(short replicationFactor = 3) =>
     [
@@ -33,5 +39,7 @@ public static class PipelineTopics
         new(Commands, 6, replicationFactor),
         new(CommandResults, 6, replicationFactor),
         new(ConnectorRequests, 6, replicationFactor),
+        new(ConnectorResponses, 6, replicationFactor),
+        new(LateResponses, 3, replicationFactor),
     ];
 }
