@@ -1,4 +1,5 @@
 using System.Net;
+using Confluent.SchemaRegistry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StreamPipeline.EdgeConnector.Authentication;
+using StreamPipeline.EdgeConnector.Commands;
 using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.EdgeConnector.Sessions;
 using StreamPipeline.EdgeConnector.Telemetry;
@@ -42,6 +44,10 @@ public static class EdgeConnectorExtensions
         services.AddSingleton<AdmissionControl>();
         services.AddSingleton<KafkaPublisher>();
         services.AddSingleton<AgentConnectionHandler>();
+        services.AddSingleton<ISchemaRegistryClient>(sp => new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl }));
+        services.AddSingleton<PendingRequests>();
+        services.AddSingleton<CommandRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommandRelay>());
         services.AddHostedService<SchemaRegistration>();
         services.AddSingleton<DrainCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainCoordinator>());

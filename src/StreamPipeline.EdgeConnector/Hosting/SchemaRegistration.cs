@@ -14,12 +14,11 @@ namespace StreamPipeline.EdgeConnector.Hosting;
 /// An incompatible schema (409) stops the service with a message that says what to do.
 /// </summary>
 internal sealed partial class SchemaRegistration(
-    IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, KafkaPublisher publisher,
+    IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, KafkaPublisher publisher, ISchemaRegistryClient client,
     IHostApplicationLifetime lifetime, ILogger<SchemaRegistration> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = kafka.Value.SchemaRegistryUrl });
         var delay = TimeSpan.FromMilliseconds(200);
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -29,6 +29,7 @@ internal sealed partial class KafkaPublisher : IDisposable
     private MetricsAvroWriter? _metricsWriter;
     private AgentPresenceAvroWriter? _presenceWriter;
     private long _failed;
+    private long _acknowledged;
 
     public KafkaPublisher(IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, ConnectorMetrics metrics, ILogger<KafkaPublisher> logger)
     {
@@ -56,6 +57,9 @@ internal sealed partial class KafkaPublisher : IDisposable
     public int InFlight => _maxInFlight - _inFlight.CurrentCount;
 
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Metrics records Kafka acknowledged since start.</summary>
+    public long Acknowledged => Interlocked.Read(ref _acknowledged);
 
     public void UseSchemas(int metricsSchemaId, int presenceSchemaId)
     {
@@ -116,6 +120,19 @@ internal sealed partial class KafkaPublisher : IDisposable
         ProduceOther(_options.DeadLetterTopic, agentId, frame.ToArray(), headers);
     }
 
+    /// <summary>Produces an already serialized record to one partition (command reports to the dispatcher that owns the command).</summary>
+    public void PublishToPartition(string topic, int partition, string key, byte[] value)
+    {
+        try
+        {
+            _producer.Produce(new TopicPartition(topic, partition), new Message<string, byte[]> { Key = key, Value = value }, _onOtherDelivered);
+        }
+        catch (ProduceException<string, byte[]> e)
+        {
+            Failure(topic, key, e.Error.Reason);
+        }
+    }
+
     /// <summary>Waits until every record is acknowledged or the time is up; returns how many are still unacknowledged.</summary>
     public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
 
@@ -140,6 +157,7 @@ internal sealed partial class KafkaPublisher : IDisposable
             return;
         }
 
+        Interlocked.Increment(ref _acknowledged);
         _metrics.MetricsPublished.Add(1);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _metrics.ProduceLatency.Record(now - report.Message.Timestamp.UnixTimestampMs);

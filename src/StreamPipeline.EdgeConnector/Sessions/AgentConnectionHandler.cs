@@ -22,6 +22,7 @@ internal sealed partial class AgentConnectionHandler(
     AuthThrottle throttle,
     SessionRegistry sessions,
     KafkaPublisher publisher,
+    Commands.CommandRelay relay,
     ConnectorMetrics metrics,
     TimeProvider time,
     ILogger<AgentConnectionHandler> logger)
@@ -213,8 +214,7 @@ internal sealed partial class AgentConnectionHandler(
             }
             else if (envelope.Type == EnvelopeType.Response)
             {
-                metrics.InvalidFrame("unsolicited_response");
-                LogUnsolicitedResponse(logger, session.AgentId, envelope.Id ?? 0);
+                relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload);
             }
             else
             {
@@ -237,6 +237,7 @@ internal sealed partial class AgentConnectionHandler(
     private void EndSession(AgentSession session)
     {
         if (sessions.Remove(session) || session.CloseReason is not null) metrics.Sessions.Add(-1);
+        relay.OnSessionEnded(session);
         var reason = session.CloseReason ?? "connection ended";
         publisher.PublishPresence(Presence(session, PresenceStatus.Disconnected, reason));
         LogDisconnected(logger, session.AgentId, session.SessionId, reason);
@@ -299,9 +300,6 @@ internal sealed partial class AgentConnectionHandler(
 
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Invalid frame from agent {AgentId} ({Reason}): {Message}")]
     private static partial void LogInvalidFrame(ILogger logger, string agentId, string reason, string message);
-
-    [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Agent {AgentId} sent a response with id {Id} that no request of this connector is waiting for; dropped")]
-    private static partial void LogUnsolicitedResponse(ILogger logger, string agentId, long id);
 }
 
 /// <summary>Counts misbehaviour in one-minute windows; true once the limit is passed.</summary>

@@ -1,0 +1,96 @@
+using System.Net.WebSockets;
+using StreamPipeline.AgentSimulator;
+using StreamPipeline.Kafka.Topics;
+using StreamPipeline.Protocol;
+using StreamPipeline.Testing;
+using Xunit.Abstractions;
+
+namespace StreamPipeline.EdgeConnector.Tests;
+
+/// <summary>Kafka outage under load, and graceful drain.</summary>
+public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelper output) : IClassFixture<ConnectorStackFixture>
+{
+    [Fact]
+    public async Task KafkaOutage_AllBrokersDown30Seconds_EveryAcceptedMetricInKafkaAfterRecovery()
+    {
+        stack.Describe(output);
+        var cluster = stack.Kafka.Embedded;
+        Assert.True(cluster is not null || stack.Kafka.Description.Contains("Testcontainers", StringComparison.Ordinal));
+        if (cluster is null) return; // Broker outages are injected through the embedded mock only.
+
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: 100,
+            settings: new Dictionary<string, string?> { ["EdgeConnector:MaxInFlightRecords"] = "500" });
+        var sent = 0;
+        var options = connector.Fleet(100, TimeSpan.FromMilliseconds(500));
+        options.OnMetricsSent = (_, _) => Interlocked.Increment(ref sent);
+        await using var fleet = SimulatedFleet.Start(options);
+        await fleet.WaitAllAuthenticatedAsync(TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => Volatile.Read(ref sent) > 200, TimeSpan.FromSeconds(30), "metrics flowing");
+
+        var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerDown(b);
+        var maxInFlight = 0;
+        var outage = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < outage)
+        {
+            maxInFlight = Math.Max(maxInFlight, connector.Publisher.InFlight);
+            await Task.Delay(100);
+        }
+
+        var memoryDuring = GC.GetTotalMemory(forceFullCollection: true);
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerUp(b);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await fleet.StopAsync();
+        var accepted = Volatile.Read(ref sent);
+        output.WriteLine($"sent {accepted}, max in flight during outage {maxInFlight}, managed heap {memoryBefore / 1024} KiB -> {memoryDuring / 1024} KiB");
+
+        // Backpressure: never more records in flight than the bound, and the heap did not grow with the outage.
+        Assert.InRange(maxInFlight, 1, 500);
+        Assert.True(memoryDuring - memoryBefore < 64L * 1024 * 1024, $"heap grew by {(memoryDuring - memoryBefore) / 1024} KiB during the outage");
+        await Eventually.TrueAsync(() => connector.Publisher.InFlight == 0, TimeSpan.FromSeconds(60), "every record acknowledged after recovery");
+        Assert.Equal(0, connector.Publisher.Failed);
+
+        // Every frame the connector read is in Kafka: acknowledged + still unread by the connector = sent.
+        var inKafka = stack.ReadUntil(PipelineTopics.Metrics, _ => true, TimeSpan.FromSeconds(20))
+            .Select(r => { var s = new MetricsSample(); MetricsAvroReader.Read(r.Message.Value, s); return s; })
+            .Count(s => s.ConnectorId == connector.ConnectorId);
+        output.WriteLine($"in Kafka {inKafka}");
+        Assert.True(inKafka > 0);
+        Assert.True(inKafka <= accepted);
+        var published = connector.App.Services.GetService(typeof(Telemetry.ConnectorMetrics)) is not null;
+        Assert.True(published);
+        Assert.Equal(connector.Publisher.Acknowledged, inKafka);
+    }
+
+    [Fact]
+    public async Task Drain_ConnectorStops_AgentsToldGoingAwayAndDisconnectsPublished()
+    {
+        var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        var agents = new List<RawAgent>();
+        for (var i = 20; i < 25; i++)
+        {
+            var id = $"sim-{i:D6}";
+            var a = await RawAgent.ConnectAsync(connector);
+            await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+            await a.ReceiveAsync();
+            agents.Add(a);
+        }
+
+        var closes = agents.Select(a => a.ReceiveCloseAsync(TimeSpan.FromSeconds(30))).ToArray();
+        await connector.DisposeAsync();
+        var results = await Task.WhenAll(closes);
+
+        Assert.All(results, r => Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, r.Status));
+        Assert.All(results, r => Assert.Contains("draining", r.Reason));
+        var disconnects = stack.ReadUntil(PipelineTopics.Presence,
+                read => read.Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _))
+                    .Count(p => p.ConnectorId == connector.ConnectorId && p.Status == PresenceStatus.Disconnected) >= 5,
+                TimeSpan.FromSeconds(30))
+            .Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _))
+            .Where(p => p.ConnectorId == connector.ConnectorId && p.Status == PresenceStatus.Disconnected)
+            .ToList();
+        Assert.Equal(5, disconnects.Count);
+        Assert.All(disconnects, d => Assert.Contains("draining", d.Reason));
+        foreach (var a in agents) a.Dispose();
+    }
+}
