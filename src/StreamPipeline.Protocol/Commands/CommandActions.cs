@@ -1,0 +1,35 @@
+namespace StreamPipeline.Protocol;
+
+/// <summary>The request actions agents understand (agent-protocol.md section 4).</summary>
+public static class CommandActions
+{
+    /// <summary>Host facts (hostname, OS, CPU...). No payload.</summary>
+    public const string GetServerInfo = "get-server-info";
+
+    /// <summary>List of systemd services. No payload.</summary>
+    public const string GetServices = "get-services";
+
+    /// <summary>One service's details. Payload <c>{"name":"..."}</c>.</summary>
+    public const string GetService = "get-service";
+
+    /// <summary>A service's last log lines (at most 1000). Payload <c>{"name":"..."}</c>.</summary>
+    public const string GetServiceLog = "get-service-log";
+
+    /// <summary>Restarts a service. Payload <c>{"name":"..."}</c>.</summary>
+    public const string RestartService = "restart-service";
+
+    /// <summary>List of processes. No payload.</summary>
+    public const string GetProcesses = "get-processes";
+
+    /// <summary>One process's details. Payload <c>{"pid":1234}</c>.</summary>
+    public const string GetProcess = "get-process";
+
+    /// <summary>Changes the metrics interval and the service watchlist. Payload <c>{"metricsInterval":10,"watchlist":["nginx"]}</c>.</summary>
+    public const string UpdateAgentConfig = "update-agent-config";
+
+    /// <summary>Every action above, in the order of the protocol's table.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        GetServerInfo, GetServices, GetService, GetServiceLog, RestartService, GetProcesses, GetProcess, UpdateAgentConfig,
+    ];
+}

@@ -1,0 +1,27 @@
+namespace StreamPipeline.Protocol;
+
+/// <summary>
+/// Kafka header names on a dead letter: a frame the backend refused, kept as the raw bytes received (the record value)
+/// so nothing is lost, keyed by agent id. Header values are UTF-8 text. The names are the ones the edge connector already
+/// writes (KafkaPublisher.PublishDeadLetter); see schemas/avro/README.md.
+/// </summary>
+public static class DeadLetterHeaders
+{
+    /// <summary>Why: the <see cref="ProtocolErrorReason"/> in snake_case, e.g. <c>wrong_type</c>, <c>malformed_json</c>.</summary>
+    public const string Reason = "reason";
+
+    /// <summary>The error message naming the field, e.g. <c>diskUsage[2].totalGB must be a number, got string</c>.</summary>
+    public const string Error = "error";
+
+    /// <summary>Agent id from the authenticated session.</summary>
+    public const string AgentId = "agent_id";
+
+    /// <summary>The connector that received the frame.</summary>
+    public const string ConnectorId = "connector_id";
+
+    /// <summary>The session the frame arrived on.</summary>
+    public const string SessionId = "session_id";
+
+    /// <summary>Receive time, Unix milliseconds as decimal text.</summary>
+    public const string ReceivedTimeMs = "received_time_ms";
+}
