@@ -27,7 +27,6 @@ internal sealed partial class AgentConnectionHandler(
     TimeProvider time,
     ILogger<AgentConnectionHandler> logger)
 {
-    private static readonly byte[] MetricsAction = "metrics"u8.ToArray();
     private static readonly byte[] AuthenticateAction = "authenticate"u8.ToArray();
     private readonly EdgeConnectorOptions _options = options.Value;
 
@@ -127,7 +126,10 @@ internal sealed partial class AgentConnectionHandler(
             return null;
         }
 
-        var session = new AgentSession(agentId, socket, remote, now.ToUnixTimeMilliseconds(), now);
+        // Epochs order one agent's sessions: strictly increasing on this connector even within one millisecond.
+        var epoch = now.ToUnixTimeMilliseconds();
+        if (sessions.TryGet(agentId, out var current) && current is not null && current.Epoch >= epoch) epoch = current.Epoch + 1;
+        var session = new AgentSession(agentId, socket, remote, epoch, now);
         EnvelopeWriter.WriteAuthenticateOk(reply, requestId, now.ToUnixTimeMilliseconds());
         await session.SendAsync(reply.WrittenMemory, stopping);
         metrics.FramesOut.Add(1);
@@ -191,23 +193,17 @@ internal sealed partial class AgentConnectionHandler(
             }
 
             var received = time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (!EnvelopeParser.TryParse(reader.Frame, out var envelope, out var error))
+            sample.ClearMeasurements();
+            // One pass: the envelope, and a metrics payload straight into the reused sample.
+            if (!parser.TryParseFrame(reader.Frame, sample, out var envelope, out var isMetrics, out var error))
             {
                 Invalid(session, Reason(error), error.Message, reader.Frame);
                 if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
                 continue;
             }
 
-            if (envelope.Type == EnvelopeType.Event && envelope.ActionIs(MetricsAction))
+            if (isMetrics)
             {
-                sample.ClearMeasurements();
-                if (!parser.TryParse(envelope.Payload, sample, out error))
-                {
-                    Invalid(session, Reason(error), error.Message, reader.Frame);
-                    if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
-                    continue;
-                }
-
                 sample.AgentTimeMs = envelope.Timestamp ?? received;
                 sample.ReceivedTimeMs = received;
                 await publisher.PublishMetricsAsync(sample, scratch, ct);
