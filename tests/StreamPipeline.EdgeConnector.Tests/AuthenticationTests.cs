@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using StreamPipeline.AgentSimulator;
+using StreamPipeline.AgentSimulator.Fleet;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;

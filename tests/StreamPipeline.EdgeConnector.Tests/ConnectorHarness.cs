@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StreamPipeline.AgentSimulator;
+using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.EdgeConnector.Authentication;
 using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.EdgeConnector.Publishing;

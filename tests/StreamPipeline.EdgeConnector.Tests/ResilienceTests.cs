@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using StreamPipeline.AgentSimulator;
+using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
@@ -51,15 +52,27 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.Equal(0, connector.Publisher.Failed);
 
         // Every frame the connector read is in Kafka: acknowledged + still unread by the connector = sent.
-        var inKafka = stack.ReadUntil(PipelineTopics.Metrics, _ => true, TimeSpan.FromSeconds(20))
-            .Select(r => { var s = new MetricsSample(); MetricsAvroReader.Read(r.Message.Value, s); return s; })
-            .Count(s => s.ConnectorId == connector.ConnectorId);
-        output.WriteLine($"in Kafka {inKafka}");
-        Assert.True(inKafka > 0);
-        Assert.True(inKafka <= accepted);
-        var published = connector.App.Services.GetService(typeof(Telemetry.ConnectorMetrics)) is not null;
-        Assert.True(published);
-        Assert.Equal(connector.Publisher.Acknowledged, inKafka);
+        var acknowledged = connector.Publisher.Acknowledged;
+        var inKafka = stack.ReadUntil(PipelineTopics.Metrics, read => Ours(read, connector.ConnectorId) >= acknowledged, TimeSpan.FromSeconds(60))
+            .Where(r => Decode(r.Message.Value).ConnectorId == connector.ConnectorId)
+            .Select(r => (r.Message.Key, Decode(r.Message.Value).AgentTimeMs))
+            .ToList();
+        output.WriteLine($"acknowledged {acknowledged}, in Kafka {inKafka.Count}");
+        Assert.True(acknowledged > 200);
+        Assert.InRange(acknowledged, 1, accepted);
+        Assert.Equal(connector.Publisher.Produced, acknowledged);
+        Assert.Equal(acknowledged, inKafka.Count);
+        Assert.Equal(inKafka.Count, inKafka.Distinct().Count());
+    }
+
+    private static int Ours(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, string connectorId) =>
+        read.Count(r => Decode(r.Message.Value).ConnectorId == connectorId);
+
+    private static MetricsSample Decode(byte[] value)
+    {
+        var s = new MetricsSample();
+        MetricsAvroReader.Read(value, s);
+        return s;
     }
 
     [Fact]

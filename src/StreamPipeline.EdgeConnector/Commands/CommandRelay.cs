@@ -100,7 +100,8 @@ internal sealed partial class CommandRelay : BackgroundService
         var config = _kafka.ConsumerConfig("edge-" + _options.ConnectorId, "edge-" + _options.ConnectorId);
         using var consumer = new ConsumerBuilder<string, ConnectorRequest>(config)
             .SetValueDeserializer(_deserializer.AsSyncOverAsync())
-            .SetErrorHandler((_, e) => LogKafkaError(_logger, e.Reason))
+            .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
+            .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
         // Requests sent before this process started were for a connector id that no longer exists.
         consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.End));
@@ -202,7 +203,4 @@ internal sealed partial class CommandRelay : BackgroundService
 
     [LoggerMessage(EventId = 1606, Level = LogLevel.Debug, Message = "Command {CommandId}: sent {Action} to agent {AgentId} as request {RequestId}")]
     private static partial void LogSent(ILogger logger, string commandId, string agentId, long requestId, string action);
-
-    [LoggerMessage(EventId = 1607, Level = LogLevel.Warning, Message = "Kafka consumer error: {Reason}")]
-    private static partial void LogKafkaError(ILogger logger, string reason);
 }

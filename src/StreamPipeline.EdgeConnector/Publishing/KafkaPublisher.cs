@@ -29,6 +29,7 @@ internal sealed partial class KafkaPublisher : IDisposable
     private MetricsAvroWriter? _metricsWriter;
     private AgentPresenceAvroWriter? _presenceWriter;
     private long _failed;
+    private long _produced;
     private long _acknowledged;
 
     public KafkaPublisher(IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, ConnectorMetrics metrics, ILogger<KafkaPublisher> logger)
@@ -43,8 +44,8 @@ internal sealed partial class KafkaPublisher : IDisposable
         config.QueueBufferingMaxMessages = _maxInFlight + 20_000;
         config.QueueBufferingMaxKbytes = 1024 * 1024;
         _producer = new ProducerBuilder<string, byte[]>(config)
-            .SetErrorHandler((_, e) => LogKafkaError(_logger, e.Code.ToString(), e.Reason))
-            .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogKafkaClient(_logger, m.Name, m.Message); })
+            .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
+            .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
         _onMetricsDelivered = OnMetricsDelivered;
         _onOtherDelivered = OnOtherDelivered;
@@ -57,6 +58,9 @@ internal sealed partial class KafkaPublisher : IDisposable
     public int InFlight => _maxInFlight - _inFlight.CurrentCount;
 
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Metrics records handed to the producer since start (accepted from agents).</summary>
+    public long Produced => Interlocked.Read(ref _produced);
 
     /// <summary>Metrics records Kafka acknowledged since start.</summary>
     public long Acknowledged => Interlocked.Read(ref _acknowledged);
@@ -89,6 +93,7 @@ internal sealed partial class KafkaPublisher : IDisposable
         try
         {
             _producer.Produce(_options.MetricsTopic, message, _onMetricsDelivered);
+            Interlocked.Increment(ref _produced);
         }
         catch (ProduceException<string, byte[]> e)
         {
@@ -183,10 +188,4 @@ internal sealed partial class KafkaPublisher : IDisposable
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Kafka refused a record for topic {Topic}, agent {AgentId}: {Reason}. The record is lost; check the broker and topic.")]
     private static partial void LogPublishFailed(ILogger logger, string topic, string agentId, string reason);
-
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}")]
-    private static partial void LogKafkaError(ILogger logger, string code, string reason);
-
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Kafka client {Name}: {Message}")]
-    private static partial void LogKafkaClient(ILogger logger, string name, string message);
 }

@@ -55,21 +55,18 @@ internal sealed partial class AgentConnectionHandler(
 
     private async Task<AgentSession?> AuthenticateAsync(WebSocket socket, FrameReader reader, IPAddress remote, CancellationToken stopping)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        timeout.CancelAfter(_options.AuthenticationTimeout);
-        FrameStatus status;
-        try
-        {
-            status = await reader.ReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        // The read is not cancelled on timeout (that would abort the socket without a close frame): it is raced.
+        var read = reader.ReadAsync(stopping).AsTask();
+        if (await Task.WhenAny(read, Task.Delay(_options.AuthenticationTimeout, time, stopping)) != read)
         {
             metrics.Auth("timeout");
             LogAuthTimeout(logger, remote, _options.AuthenticationTimeout);
             await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "authentication timeout: send authenticate first");
+            await DrainAsync(reader, read);
             return null;
         }
 
+        var status = await read;
         if (status == FrameStatus.Closed) { metrics.Auth("closed"); return null; }
         if (status == FrameStatus.TooLarge)
         {
@@ -150,8 +147,7 @@ internal sealed partial class AgentConnectionHandler(
 
     private async Task RunSessionAsync(AgentSession session, FrameReader reader, CancellationToken stopping)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, session.Closing);
-        var ct = linked.Token;
+        var ct = stopping;
         var sample = new MetricsSample { AgentId = session.AgentId, ConnectorId = _options.ConnectorId, SessionId = session.SessionId };
         var parser = new MetricsParser();
         var scratch = new ArrayBufferWriter<byte>(1024);
@@ -160,22 +156,15 @@ internal sealed partial class AgentConnectionHandler(
 
         while (!ct.IsCancellationRequested)
         {
-            FrameStatus status;
-            try
-            {
-                status = await reader.ReadAsync(ct);
-            }
-            catch (OperationCanceledException) when (session.Closing.IsCancellationRequested || stopping.IsCancellationRequested)
-            {
-                break;
-            }
-
+            var status = await reader.ReadAsync(ct);
             if (status == FrameStatus.Closed)
             {
-                session.RequestClose(WebSocketCloseStatus.NormalClosure, "agent closed the connection");
-                await CloseAsync(session.Socket, WebSocketCloseStatus.NormalClosure, "");
+                // Either the agent closed, or it answered the close this connector sent.
+                if (session.CloseReason is null) session.RequestClose(WebSocketCloseStatus.NormalClosure, "agent closed the connection");
                 return;
             }
+
+            if (session.Closing.IsCancellationRequested) continue; // closing: read on until the agent's close reply
 
             metrics.FramesIn.Add(1);
             if (status == FrameStatus.TooLarge)
@@ -220,7 +209,21 @@ internal sealed partial class AgentConnectionHandler(
             }
         }
 
-        await CloseAsync(session.Socket, session.CloseStatus, session.CloseReason ?? "");
+        await DrainAsync(reader, null);
+    }
+
+    /// <summary>After the close frame went out, reads until the agent's close reply; after a few seconds the socket is cut.</summary>
+    private static async Task DrainAsync(FrameReader reader, Task<FrameStatus>? pending)
+    {
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(6));
+        try
+        {
+            if (pending is not null && await pending.WaitAsync(grace.Token) == FrameStatus.Closed) return;
+            while (await reader.ReadAsync(grace.Token) != FrameStatus.Closed) { }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or TimeoutException or ObjectDisposedException)
+        {
+        }
     }
 
     private void Invalid(AgentSession session, string reason, string message, ReadOnlySpan<byte> frame)

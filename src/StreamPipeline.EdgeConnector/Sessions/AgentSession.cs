@@ -23,13 +23,54 @@ internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress r
     public WebSocketCloseStatus CloseStatus { get; private set; } = WebSocketCloseStatus.NormalClosure;
     public string? CloseReason { get; private set; }
 
-    /// <summary>Asks the session's loop to close the socket with this status and reason.</summary>
+    /// <summary>
+    /// Closes the session from outside its read loop (replaced, draining, misbehaving): sends the close frame now,
+    /// alongside the pending read, which then sees the agent's close reply and ends. A pending WebSocket read must not
+    /// be cancelled instead: cancelling it aborts the socket and the agent would never learn why.
+    /// </summary>
     public void RequestClose(WebSocketCloseStatus status, string reason)
     {
-        if (_closing.IsCancellationRequested) return;
-        CloseStatus = status;
-        CloseReason = reason;
-        _closing.Cancel();
+        lock (_closing)
+        {
+            if (_closing.IsCancellationRequested) return;
+            CloseStatus = status;
+            CloseReason = reason;
+            _closing.Cancel();
+        }
+
+        _ = SendCloseAsync(status, reason);
+    }
+
+    private async Task SendCloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _sendLock.WaitAsync(timeout.Token);
+            try
+            {
+                if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                    await Socket.CloseOutputAsync(status, reason.Length > 120 ? reason[..120] : reason, timeout.Token);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+
+            // The agent has a few seconds to answer the close; then the socket is cut.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+
+        try
+        {
+            if (Socket.State != WebSocketState.Closed) Socket.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>Sends one text frame; frames from several writers never interleave.</summary>
