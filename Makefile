@@ -19,7 +19,8 @@ build: chdb
 	$(DOTNET) build StreamPipeline.sln -c $(CONFIG)
 
 run: chdb
-	$(DOTNET) run -c $(CONFIG) --project src/StreamPipeline.LocalStack -- $(ARGS)
+	$(DOTNET) build -c $(CONFIG) src/StreamPipeline.LocalStack -v quiet -nologo
+	$(DOTNET) run --no-build -c $(CONFIG) --project src/StreamPipeline.LocalStack -- --LocalStack:DataPath=$(CURDIR)/data --LocalStack:ClickHouseDataPath=$(CURDIR)/data/clickhouse $(ARGS)
 
 test: chdb
 	$(DOTNET) test StreamPipeline.sln -c $(CONFIG) --logger "console;verbosity=normal"

@@ -5,19 +5,24 @@ namespace StreamPipeline.LocalStack;
 /// <summary>What <c>make run</c> prints: where everything listens and how to look at the data.</summary>
 internal static class Banner
 {
-    public static void Print(EmbeddedInfrastructure infra)
+    public static void Print(EmbeddedInfrastructure infra, PipelineServices services, LocalStackOptions o)
     {
+        var ch = infra.ClickHouse.Url.ToString().TrimEnd('/');
         Console.WriteLine($"""
 
             StreamPipeline is running on embedded infrastructure (Ctrl-C stops it).
-              Kafka (librdkafka mock)  {infra.Kafka.BootstrapServers}
-                topics                 {string.Join(", ", PipelineTopics.All().Select(t => $"{t.Name}({t.Partitions})"))}
-              Schema Registry          {infra.SchemaRegistry.Url}
-              ClickHouse (chDB 26.7)   {infra.ClickHouse.Url}
+              Kafka (librdkafka mock)   {infra.Kafka.BootstrapServers}
+                topics                  {string.Join(", ", PipelineTopics.All().Select(t => $"{t.Name}({t.Partitions})"))}
+              Schema Registry           {infra.SchemaRegistry.Url}
+              ClickHouse (chDB 26.7)    {ch}   (data in {o.ClickHouseDataPath})
+              Edge connector            wss://127.0.0.1:{o.ConnectorPort}/agent   certificate {services.CertificatePath}
+                health and metrics      http://127.0.0.1:{o.ConnectorOpsPort}/readyz  http://127.0.0.1:{o.ConnectorOpsPort}/metrics
+              Simulated agents          {o.SimulatedAgents} (sim-000001...), a metrics sample every {o.MetricsInterval.TotalSeconds:0.#} s each
 
             Try:
               curl '{infra.SchemaRegistry.Url}subjects'
-              curl '{infra.ClickHouse.Url}?query=SELECT+version()'
+              curl 'http://127.0.0.1:{o.ConnectorOpsPort}/metrics' | grep edge_metrics_published
+              curl '{ch}/?query=SELECT+version()'
 
             """);
     }

@@ -8,12 +8,30 @@ internal sealed class LocalStackOptions
     public int ClickHousePort { get; set; } = 8123;
     public string ClickHouseDataPath { get; set; } = "data/clickhouse";
 
+    /// <summary>Folder for the development certificate and the token store.</summary>
+    public string DataPath { get; set; } = "data";
+
+    public int ConnectorPort { get; set; } = 8443;
+    public int ConnectorOpsPort { get; set; } = 9101;
+    public int SinkOpsPort { get; set; } = 9102;
+    public int DispatcherOpsPort { get; set; } = 9103;
+
+    /// <summary>Simulated agents started with the pipeline (0 for none).</summary>
+    public int SimulatedAgents { get; set; } = 20;
+
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seed of the simulated agents' tokens (their hashes go into the local token store).</summary>
+    public string TokenSeed { get; set; } = "local-dev";
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (KafkaBrokers is < 1 or > 16) errors.Add($"LocalStack:KafkaBrokers must be 1..16, got {KafkaBrokers}.");
         if (SchemaRegistryPort is < 0 or > 65535) errors.Add($"LocalStack:SchemaRegistryPort must be 0..65535, got {SchemaRegistryPort}.");
         if (ClickHousePort is < 0 or > 65535) errors.Add($"LocalStack:ClickHousePort must be 0..65535, got {ClickHousePort}.");
+        if (SimulatedAgents is < 0 or > 100_000) errors.Add($"LocalStack:SimulatedAgents must be 0..100000, got {SimulatedAgents}.");
+        if (MetricsInterval <= TimeSpan.Zero) errors.Add($"LocalStack:MetricsInterval must be positive, got {MetricsInterval}.");
         if (string.IsNullOrWhiteSpace(ClickHouseDataPath)) errors.Add("LocalStack:ClickHouseDataPath must name a folder.");
         return errors;
     }

@@ -23,7 +23,11 @@ if (errors.Count > 0)
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    try { stop.Cancel(); }
+    catch (ObjectDisposedException) { }
+};
 
 var mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 switch (mode)
@@ -53,9 +57,23 @@ switch (mode)
 
         await using (infra)
         {
-            Banner.Print(infra);
-            await WaitForStopAsync(stop.Token);
-            Console.WriteLine("Stopping...");
+            PipelineServices services;
+            try
+            {
+                services = await PipelineServices.StartAsync(infra, options, args, loggerFactory, stop.Token);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+                Console.Error.WriteLine("StreamPipeline could not start its services: " + e.Message);
+                return 1;
+            }
+
+            await using (services)
+            {
+                Banner.Print(infra, services, options);
+                await StatusReporter.RunAsync(infra, services, stop.Token);
+                Console.WriteLine("Stopping: draining agents, flushing Kafka...");
+            }
         }
 
         return 0;

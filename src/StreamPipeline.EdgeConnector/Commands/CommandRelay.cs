@@ -78,9 +78,23 @@ internal sealed partial class CommandRelay : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var thread = new Thread(() => ConsumeLoop(stoppingToken)) { IsBackground = true, Name = "connector-requests" };
+        // A blocking Consume loop gets its own thread; the task lets shutdown wait for the consumer to close.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ConsumeLoop(stoppingToken);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "connector-requests" };
         thread.Start();
-        return Task.CompletedTask;
+        return done.Task;
     }
 
     private void ConsumeLoop(CancellationToken stop)
