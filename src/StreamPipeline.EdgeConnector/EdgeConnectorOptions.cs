@@ -69,6 +69,8 @@ public sealed class EdgeConnectorOptions
     public string MetricsTopic { get; set; } = Kafka.Topics.PipelineTopics.Metrics;
     public string PresenceTopic { get; set; } = Kafka.Topics.PipelineTopics.Presence;
     public string DeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.MetricsDeadLetter;
+    public string ConnectorRequestsTopic { get; set; } = Kafka.Topics.PipelineTopics.ConnectorRequests;
+    public string ConnectorResponsesTopic { get; set; } = Kafka.Topics.PipelineTopics.ConnectorResponses;
 
     /// <summary>Every problem at once, each naming the setting and what to do.</summary>
     public IReadOnlyList<string> Validate()

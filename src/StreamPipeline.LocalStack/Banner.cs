@@ -17,12 +17,15 @@ internal static class Banner
               ClickHouse (chDB 26.7)    {ch}   (data in {o.ClickHouseDataPath})
               Edge connector            wss://127.0.0.1:{o.ConnectorPort}/agent   certificate {services.CertificatePath}
                 health and metrics      http://127.0.0.1:{o.ConnectorOpsPort}/readyz  http://127.0.0.1:{o.ConnectorOpsPort}/metrics
+              Command dispatcher        http://127.0.0.1:{o.DispatcherOpsPort}/readyz
               Simulated agents          {o.SimulatedAgents} (sim-000001...), a metrics sample every {o.MetricsInterval.TotalSeconds:0.#} s each
 
             Try:
               curl '{infra.SchemaRegistry.Url}subjects'
               curl 'http://127.0.0.1:{o.ConnectorOpsPort}/metrics' | grep edge_metrics_published
               curl '{ch}/?query=SELECT+version()'
+              dotnet run --project src/StreamPipeline.Cli -- agents --bootstrap {infra.Kafka.BootstrapServers} --registry {infra.SchemaRegistry.Url}
+              dotnet run --project src/StreamPipeline.Cli -- send --agent sim-000001 --action get-server-info --wait --bootstrap {infra.Kafka.BootstrapServers} --registry {infra.SchemaRegistry.Url}
 
             """);
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
+using StreamPipeline.Dispatcher.Hosting;
 using StreamPipeline.EdgeConnector.Hosting;
 
 namespace StreamPipeline.LocalStack;
@@ -19,6 +20,7 @@ internal sealed class PipelineServices : IAsyncDisposable
     private SimulatedFleet? _fleet;
 
     public WebApplication? Connector { get; private set; }
+    public WebApplication? Dispatcher { get; private set; }
     public SimulatedFleet? Fleet => _fleet;
     public string CertificatePath { get; private set; } = "";
 
@@ -54,6 +56,13 @@ internal sealed class PipelineServices : IAsyncDisposable
                 ["EdgeConnector:TokenStorePath"] = tokens,
                 ["EdgeConnector:DrainWindow"] = "00:00:02",
             }, b => b.AddEdgeConnector(), app => app.MapEdgeConnector(), ct);
+
+            services.Dispatcher = await services.StartAsync(args, common, new()
+            {
+                ["Dispatcher:DispatcherId"] = "dispatcher-local-1",
+                ["Dispatcher:ListenAddress"] = "127.0.0.1",
+                ["Dispatcher:OpsPort"] = o.DispatcherOpsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, b => b.AddDispatcher(), app => app.MapDispatcher(), ct);
 
             if (o.SimulatedAgents > 0)
             {

@@ -1,3 +1,4 @@
+using StreamPipeline.Kafka.Topics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamPipeline.Dispatcher.Commands;

@@ -99,7 +99,7 @@ internal sealed partial class CommandRelay : BackgroundService
 
     private void ConsumeLoop(CancellationToken stop)
     {
-        var topic = PipelineTopics.ConnectorRequests;
+        var topic = _options.ConnectorRequestsTopic;
         int partition;
         try
         {
@@ -174,7 +174,7 @@ internal sealed partial class CommandRelay : BackgroundService
     private void Report(ConnectorRequest request, ConnectorResponseKind kind, string? responseJson)
     {
         var response = new ConnectorResponse(request.CommandId, request.AgentId, _options.ConnectorId, request.RequestId, kind, responseJson, _time.GetUtcNow());
-        var context = new SerializationContext(MessageComponentType.Value, PipelineTopics.ConnectorResponses);
+        var context = new SerializationContext(MessageComponentType.Value, _options.ConnectorResponsesTopic);
         _ = PublishAsync(response, request.ReplyPartition, context);
     }
 
@@ -183,7 +183,7 @@ internal sealed partial class CommandRelay : BackgroundService
         try
         {
             var bytes = await _serializer.SerializeAsync(response, context);
-            _publisher.PublishToPartition(PipelineTopics.ConnectorResponses, partition, response.CommandId, bytes);
+            _publisher.PublishToPartition(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes);
         }
         catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or InvalidOperationException)
         {

@@ -24,7 +24,11 @@ public static class PipelineTopics
     /// <summary>Requests routed by dispatchers to the connector that owns the agent.</summary>
     public const string ConnectorRequests = "connector-requests";
 
-    /// <summary>Connectors' reports on routed requests, back to the dispatcher that owns the command (same partition count as <see cref="Commands"/>).</summary>
+    /// <summary>
+    /// Connectors' reports on routed requests, back to the dispatcher that owns the command. MUST have the same
+    /// partition count as <see cref="Commands"/>: with range assignment, partition i of both goes to the same
+    /// dispatcher (the dispatcher checks this at start and refuses to run otherwise).
+    /// </summary>
     public const string ConnectorResponses = "connector-responses";
 
     /// <summary>Agent responses that arrived after their command was already decided (recorded, not lost).</summary>

@@ -1,3 +1,4 @@
+using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Dispatcher.Commands;
 using StreamPipeline.Dispatcher.Routing;
 using StreamPipeline.Kafka.Contracts;

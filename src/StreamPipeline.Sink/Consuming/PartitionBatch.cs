@@ -1,0 +1,72 @@
+using System.Globalization;
+using Confluent.Kafka;
+using StreamPipeline.Sink.DeadLetters;
+using StreamPipeline.Sink.Decoding;
+
+namespace StreamPipeline.Sink.Consuming;
+
+/// <summary>
+/// The records of ONE partition with a contiguous offset range [<see cref="First"/>, <see cref="Last"/>], decoded into
+/// RowBinary per table. Its deduplication token is derived from the range, so the same range always inserts the same
+/// blocks under the same token.
+/// </summary>
+internal sealed class PartitionBatch : IDisposable
+{
+    public PartitionBatch(TopicPartition topicPartition, RecordKind kind, long startedAt, (long First, long Last)? replay)
+    {
+        TopicPartition = topicPartition;
+        Kind = kind;
+        StartedAt = startedAt;
+        Replay = replay;
+        var tables = kind == RecordKind.Metrics ? SinkTables.Metrics : SinkTables.Presence;
+        Tables = tables;
+        Rows = new RowBinaryBuffer[tables.Length];
+        for (var i = 0; i < Rows.Length; i++) Rows[i] = new RowBinaryBuffer();
+    }
+
+    public TopicPartition TopicPartition { get; }
+
+    public RecordKind Kind { get; }
+
+    public SinkTable[] Tables { get; }
+
+    /// <summary>Rows per table, same index as <see cref="Tables"/>.</summary>
+    public RowBinaryBuffer[] Rows { get; }
+
+    /// <summary>Stopwatch timestamp of the first record.</summary>
+    public long StartedAt { get; }
+
+    /// <summary>When set, the batch re-reads exactly this recorded range (after a crash or rebalance) and closes at its end.</summary>
+    public (long First, long Last)? Replay { get; }
+
+    public long First { get; private set; } = -1;
+
+    public long Last { get; private set; } = -1;
+
+    public int Records { get; private set; }
+
+    /// <summary>No more records are added; it waits to be inserted.</summary>
+    public bool Closed { get; set; }
+
+    public List<DeadLetter>? DeadLetters { get; private set; }
+
+    /// <summary>The range the token and <c>sink_batches</c> use: the recorded one for a replay, else the records seen.</summary>
+    public (long First, long Last) Range => Replay ?? (First, Last);
+
+    /// <summary><c>{topic}:{partition}:{first}-{last}</c>, the <c>insert_deduplication_token</c> of every table of the batch.</summary>
+    public string Token => string.Create(CultureInfo.InvariantCulture, $"{TopicPartition.Topic}:{TopicPartition.Partition.Value}:{Range.First}-{Range.Last}");
+
+    public void Added(long offset)
+    {
+        if (First < 0) First = offset;
+        Last = offset;
+        Records++;
+    }
+
+    public void AddDeadLetter(DeadLetter letter) => (DeadLetters ??= []).Add(letter);
+
+    public void Dispose()
+    {
+        foreach (var rows in Rows) rows.Dispose();
+    }
+}

@@ -1,0 +1,31 @@
+using Confluent.Kafka;
+using StreamPipeline.Sink.Decoding;
+
+namespace StreamPipeline.Sink.Consuming;
+
+/// <summary>What the consumer thread knows about one assigned partition. Touched by the consumer thread only.</summary>
+internal sealed class PartitionState(TopicPartition topicPartition, RecordKind kind, Queue<(long First, long Last)> replay)
+{
+    public TopicPartition TopicPartition { get; } = topicPartition;
+
+    public RecordKind Kind { get; } = kind;
+
+    /// <summary>Recorded ranges still to re-insert, oldest first; records are batched along them before anything new.</summary>
+    public Queue<(long First, long Last)> Replay { get; } = replay;
+
+    /// <summary>The batch being filled.</summary>
+    public PartitionBatch? Current { get; set; }
+
+    /// <summary>The batch being inserted (at most one per partition, so ranges are recorded and committed in order).</summary>
+    public PartitionBatch? InFlightBatch { get; set; }
+
+    public Task? InFlight { get; set; }
+
+    /// <summary>Cancels the in-flight insert when the partition is lost or the drain time is over.</summary>
+    public CancellationTokenSource Cancel { get; } = new();
+
+    /// <summary>Offset to commit (last + 1 of the newest inserted batch) not committed yet.</summary>
+    public long? PendingCommit { get; set; }
+
+    public bool Paused { get; set; }
+}

@@ -1,0 +1,586 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StreamPipeline.Sink.DeadLetters;
+using StreamPipeline.Sink.Decoding;
+using StreamPipeline.Sink.Loading;
+using StreamPipeline.Sink.Telemetry;
+
+namespace StreamPipeline.Sink.Consuming;
+
+/// <summary>
+/// The sink's consumer: a blocking <c>Consume()</c> loop on a dedicated thread that batches each partition's records
+/// along contiguous offset ranges and hands full (or old enough) batches to <see cref="BatchFlusher"/>; the flusher
+/// records the range, inserts with the range's token, and this thread commits <c>last + 1</c>. See
+/// docs/sink-exactly-once.md for why a crash at any point neither loses nor duplicates rows.
+/// </summary>
+internal sealed partial class SinkWorker : IHostedService, IDisposable
+{
+    private static readonly TimeSpan LoopTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan RevokeWait = TimeSpan.FromSeconds(30);
+
+    private readonly SinkOptions _settings;
+    private readonly ConsumerConfig _consumerConfig;
+    private readonly BatchFlusher _flusher;
+    private readonly ClickHouseLoader _loader;
+    private readonly SchemaCatalog _schemas;
+    private readonly Func<CancellationToken, Task> _prepare;
+    private readonly SinkMetrics _metrics;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IConsumer<byte[]?, byte[]?>? _consumer;
+    private Thread? _thread;
+    private Exception? _fatal;
+    private long _lastLagUpdate;
+    private long _lastCommitFailure;
+    private bool _outage;
+    private volatile bool _prepared;
+    private volatile int _assigned;
+
+    public SinkWorker(
+        SinkOptions settings, ConsumerConfig consumerConfig, BatchFlusher flusher, ClickHouseLoader loader, SchemaCatalog schemas,
+        Func<CancellationToken, Task> prepare, SinkMetrics metrics, IHostApplicationLifetime lifetime, ILogger<SinkWorker> logger, TimeProvider time)
+    {
+        _settings = settings;
+        _consumerConfig = consumerConfig;
+        _flusher = flusher;
+        _loader = loader;
+        _schemas = schemas;
+        _prepare = prepare;
+        _metrics = metrics;
+        _lifetime = lifetime;
+        _logger = logger;
+        _time = time;
+    }
+
+    /// <summary>Migrations applied and the dead-letter topic ensured.</summary>
+    public bool Prepared => _prepared;
+
+    /// <summary>Partitions this instance owns now.</summary>
+    public int AssignedPartitions => _assigned;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _thread = new Thread(Run) { Name = "sink-consumer", IsBackground = true };
+        _thread.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_thread is not null) await _stopped.Task.WaitAsync(cancellationToken);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private void Run()
+    {
+        try
+        {
+            _prepare(_stopping.Token).GetAwaiter().GetResult();
+            _prepared = true;
+            ConsumeLoop();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopped before or while preparing.
+        }
+        catch (Exception e)
+        {
+            _fatal ??= e;
+            var explanation = ClickHouseErrors.Explain(e, _settings.Database);
+            LogFatal(_logger, explanation, e);
+        }
+        finally
+        {
+            if (_fatal is not null)
+            {
+                Environment.ExitCode = 2;
+                _lifetime.StopApplication();
+            }
+
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void ConsumeLoop()
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
+            .SetPartitionsAssignedHandler(OnAssigned)
+            .SetPartitionsRevokedHandler(OnRevoked)
+            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions))
+            .SetErrorHandler((_, error) => LogKafkaError(_logger, error.Code.ToString(), error.Reason))
+            .SetLogHandler((_, message) =>
+            {
+                if (message.Level <= SyslogLevel.Warning) LogKafkaClient(_logger, message.Name, message.Message);
+            })
+            .Build();
+        _consumer = consumer;
+        consumer.Subscribe([_settings.MetricsTopic, _settings.PresenceTopic]);
+        LogStarted(_logger, _settings.GroupId, _settings.MetricsTopic, _settings.PresenceTopic, _settings.Database);
+        while (!_stopping.IsCancellationRequested && _fatal is null)
+        {
+            ConsumeResult<byte[]?, byte[]?>? result = null;
+            try
+            {
+                result = consumer.Consume(LoopTimeout);
+            }
+            catch (ConsumeException e)
+            {
+                LogConsumeError(_logger, e.Error.Code.ToString(), e.Error.Reason);
+            }
+
+            if (result is { IsPartitionEOF: false, Message: not null } && _partitions.TryGetValue(result.TopicPartition, out var state))
+            {
+                Handle(state, result);
+            }
+
+            Housekeeping(consumer);
+        }
+
+        if (_fatal is not null)
+        {
+            var explanation = ClickHouseErrors.Explain(_fatal, _settings.Database);
+            LogFatal(_logger, explanation, _fatal);
+            AbandonAll(consumer);
+            consumer.Close();
+            return;
+        }
+
+        Drain(consumer);
+    }
+
+    private void Handle(PartitionState state, ConsumeResult<byte[]?, byte[]?> result)
+    {
+        var offset = result.Offset.Value;
+        var batch = state.Current;
+        if (batch is not null && batch.Replay is { } range && offset > range.Last)
+        {
+            // The recorded range ends before this record (its tail was deleted by retention): close it as recorded.
+            batch.Closed = true;
+            state.Replay.Dequeue();
+        }
+
+        if (batch is not null && batch.Closed)
+        {
+            // A record fetched before the partition was paused: read it again after the batch is inserted.
+            _consumer!.Seek(result.TopicPartitionOffset);
+            Pause(state);
+            return;
+        }
+
+        if (batch is null)
+        {
+            (long, long)? replay = null;
+            while (state.Replay.Count > 0)
+            {
+                var next = state.Replay.Peek();
+                if (offset <= next.Last)
+                {
+                    replay = next;
+                    break;
+                }
+
+                // Nothing of that recorded range is left in Kafka.
+                LogReplayRangeGone(_logger, state.TopicPartition.Topic, state.TopicPartition.Partition.Value, next.First, next.Last);
+                state.Replay.Dequeue();
+            }
+
+            batch = state.Current = new PartitionBatch(state.TopicPartition, state.Kind, _time.GetTimestamp(), replay);
+        }
+
+        _metrics.RecordsConsumed.Add(1);
+        var value = result.Message.Value;
+        string? reason = null, error = null;
+        if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
+        {
+            reason = "bad_magic_byte";
+            error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
+        }
+        else if (ResolveSchema(schemaId, state.Kind) != SchemaMatch.Known)
+        {
+            reason = "unknown_schema_id";
+            error = $"Schema id {schemaId} is not a {(state.Kind == RecordKind.Metrics ? "streampipeline.v1.MetricsSample" : "streampipeline.v1.AgentPresence")} schema this sink can decode (Schema Registry lookup).";
+        }
+        else
+        {
+            var partition = (ushort)result.Partition.Value;
+            error = state.Kind == RecordKind.Metrics
+                ? RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2])
+                : RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]);
+            if (error is not null) reason = "invalid_avro";
+        }
+
+        if (reason is not null)
+        {
+            batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!));
+            _metrics.DeadLetter(reason);
+            LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
+        }
+
+        batch.Added(offset);
+        if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows)
+        {
+            if (batch.Replay is not null) state.Replay.Dequeue();
+            batch.Closed = true;
+            TryDispatch(state);
+        }
+    }
+
+    private SchemaMatch ResolveSchema(int schemaId, RecordKind kind)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return _schemas.Resolve(schemaId, kind);
+            }
+            catch (SchemaRegistryUnavailableException e)
+            {
+                LogRegistryUnavailable(_logger, e.Message, delay.TotalSeconds);
+                if (_stopping.Token.WaitHandle.WaitOne(delay)) throw new OperationCanceledException(_stopping.Token);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+            }
+        }
+    }
+
+    private void Housekeeping(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var state in _partitions.Values)
+        {
+            CollectFlush(state);
+            if (state.InFlight is null && state.Current is { Records: > 0 } current && !current.Closed && current.Replay is null &&
+                _time.GetElapsedTime(current.StartedAt) >= _settings.BatchMaxDelay)
+            {
+                current.Closed = true;
+            }
+
+            TryDispatch(state);
+        }
+
+        if (_fatal is not null) return;
+        CommitPending(consumer);
+
+        var outage = !_loader.Available;
+        if (outage != _outage)
+        {
+            _outage = outage;
+            if (outage) LogPausedForOutage(_logger, _partitions.Count);
+            else LogResumedAfterOutage(_logger, _partitions.Count);
+        }
+
+        foreach (var state in _partitions.Values)
+        {
+            var shouldPause = outage || state.Current is { Closed: true };
+            if (shouldPause && !state.Paused) Pause(state);
+            else if (!shouldPause && state.Paused) Resume(state);
+        }
+
+        if (_time.GetElapsedTime(_lastLagUpdate) >= TimeSpan.FromSeconds(1))
+        {
+            _lastLagUpdate = _time.GetTimestamp();
+            foreach (var state in _partitions.Values)
+            {
+                var watermarks = consumer.GetWatermarkOffsets(state.TopicPartition);
+                var position = consumer.Position(state.TopicPartition);
+                if (watermarks.High != Offset.Unset && position != Offset.Unset)
+                {
+                    _metrics.SetLag(state.TopicPartition.Topic, state.TopicPartition.Partition.Value, Math.Max(0, watermarks.High.Value - position.Value));
+                }
+            }
+        }
+    }
+
+    private void TryDispatch(PartitionState state)
+    {
+        if (state.InFlight is not null || state.Current is not { Closed: true } batch || _fatal is not null) return;
+        state.Current = null;
+        state.InFlightBatch = batch;
+        var token = CancellationTokenSource.CreateLinkedTokenSource(state.Cancel.Token).Token;
+        state.InFlight = Task.Run(() => _flusher.FlushAsync(batch, token), CancellationToken.None);
+    }
+
+    /// <summary>Takes the outcome of a finished insert: remember the commit, or stop the worker on a non-transient error.</summary>
+    private void CollectFlush(PartitionState state)
+    {
+        if (state.InFlight is not { IsCompleted: true } task) return;
+        var batch = state.InFlightBatch!;
+        state.InFlight = null;
+        state.InFlightBatch = null;
+        if (task.IsCompletedSuccessfully)
+        {
+            state.PendingCommit = batch.Range.Last + 1;
+            _metrics.BatchRecords.Record(batch.Records);
+            if (batch.Replay is not null) _metrics.BatchesReplayed.Add(1);
+        }
+        else if (task.Exception?.InnerException is { } e && e is not OperationCanceledException)
+        {
+            _fatal ??= e;
+        }
+
+        batch.Dispose();
+    }
+
+    private void CommitPending(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        List<TopicPartitionOffset>? offsets = null;
+        foreach (var state in _partitions.Values)
+        {
+            if (state.PendingCommit is { } offset) (offsets ??= []).Add(new TopicPartitionOffset(state.TopicPartition, offset));
+        }
+
+        if (offsets is null || (_lastCommitFailure != 0 && _time.GetElapsedTime(_lastCommitFailure) < TimeSpan.FromSeconds(1))) return;
+        try
+        {
+            consumer.Commit(offsets);
+            _lastCommitFailure = 0;
+            foreach (var committed in offsets) _partitions[committed.TopicPartition].PendingCommit = null;
+        }
+        catch (KafkaException e)
+        {
+            // The rows are in ClickHouse; if this commit never happens, the range is replayed with its token (a no-op).
+            _lastCommitFailure = _time.GetTimestamp();
+            LogCommitFailed(_logger, e.Error.Code.ToString(), e.Error.Reason);
+        }
+    }
+
+    private void Pause(PartitionState state)
+    {
+        if (state.Paused) return;
+        _consumer!.Pause([state.TopicPartition]);
+        state.Paused = true;
+        _metrics.Pauses.Add(1);
+    }
+
+    private void Resume(PartitionState state)
+    {
+        _consumer!.Resume([state.TopicPartition]);
+        state.Paused = false;
+    }
+
+    /// <summary>Called inside Consume() when the group gives this instance partitions: replay what was recorded but not committed.</summary>
+    internal IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        _consumer = consumer;
+        var start = new List<TopicPartitionOffset>(partitions.Count);
+        foreach (var tp in partitions)
+        {
+            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics : RecordKind.Presence;
+            var committed = consumer.Committed([tp], TimeSpan.FromSeconds(30))[0].Offset;
+            var from = committed.IsSpecial ? consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).Low.Value : committed.Value;
+            var recorded = RecordedRanges(tp, from);
+            var replay = new Queue<(long First, long Last)>();
+            var previousLast = -1L;
+            if (recorded.Count > 0 && !committed.IsSpecial && committed.Value < recorded[0].First)
+            {
+                // Records between the commit and the first recorded range were never recorded: batch them on their own.
+                replay.Enqueue((committed.Value, recorded[0].First - 1));
+                previousLast = recorded[0].First - 1;
+            }
+
+            foreach (var range in recorded)
+            {
+                if (range.First <= previousLast) continue;
+                replay.Enqueue(range);
+                previousLast = range.Last;
+            }
+
+            _partitions[tp] = new PartitionState(tp, kind, replay);
+            if (replay.Count > 0)
+            {
+                var first = replay.Peek().First;
+                LogReplaying(_logger, tp.Topic, tp.Partition.Value, replay.Count, first, previousLast);
+                start.Add(new TopicPartitionOffset(tp, first));
+            }
+            else
+            {
+                start.Add(new TopicPartitionOffset(tp, Offset.Unset));
+            }
+        }
+
+        _assigned = _partitions.Count;
+        var names = string.Join(", ", partitions);
+        LogAssigned(_logger, partitions.Count, names);
+        return start;
+    }
+
+    private List<(long First, long Last)> RecordedRanges(TopicPartition tp, long from)
+    {
+        while (true)
+        {
+            try
+            {
+                return _loader.RecordedRangesAsync(_settings.GroupId, tp.Topic, tp.Partition.Value, from, _stopping.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !_stopping.IsCancellationRequested)
+            {
+                LogRecordedRangesUnavailable(_logger, tp.Topic, tp.Partition.Value, e.Message);
+                _stopping.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    /// <summary>Called inside Consume() before partitions go to another member: finish (or give up) the insert in flight, commit what is inserted, drop the rest.</summary>
+    internal void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    {
+        var deadline = Stopwatch.StartNew();
+        var leaving = new List<PartitionState>();
+        foreach (var tpo in partitions)
+        {
+            if (_partitions.Remove(tpo.TopicPartition, out var state)) leaving.Add(state);
+        }
+
+        foreach (var state in leaving)
+        {
+            if (state.InFlight is { } task)
+            {
+                var left = RevokeWait - deadline.Elapsed;
+                if (left <= TimeSpan.Zero || !WaitQuietly(task, left))
+                {
+                    // ClickHouse is down: the next owner replays the recorded range with the same token.
+                    state.Cancel.Cancel();
+                    WaitQuietly(task, TimeSpan.FromSeconds(5));
+                }
+
+                CollectFlush(state);
+            }
+        }
+
+        var offsets = new List<TopicPartitionOffset>();
+        foreach (var state in leaving)
+        {
+            if (state.PendingCommit is { } offset) offsets.Add(new TopicPartitionOffset(state.TopicPartition, offset));
+        }
+
+        if (offsets.Count > 0)
+        {
+            try
+            {
+                consumer.Commit(offsets);
+            }
+            catch (KafkaException e)
+            {
+                LogCommitFailed(_logger, e.Error.Code.ToString(), e.Error.Reason);
+            }
+        }
+
+        foreach (var state in leaving) Forget(state);
+        _assigned = _partitions.Count;
+        var names = string.Join(", ", partitions);
+        LogRevoked(_logger, partitions.Count, names);
+    }
+
+    /// <summary>Called when the group took partitions away without a revoke (session lost): never commit for them.</summary>
+    internal void OnLost(List<TopicPartitionOffset> partitions)
+    {
+        foreach (var tpo in partitions)
+        {
+            if (!_partitions.Remove(tpo.TopicPartition, out var state)) continue;
+            state.Cancel.Cancel();
+            if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
+            state.InFlightBatch?.Dispose();
+            Forget(state);
+        }
+
+        _assigned = _partitions.Count;
+        LogLost(_logger, partitions.Count);
+    }
+
+    private void Forget(PartitionState state)
+    {
+        state.Current?.Dispose();
+        state.Current = null;
+        _metrics.RemoveLag(state.TopicPartition.Topic, state.TopicPartition.Partition.Value);
+        state.Cancel.Dispose();
+    }
+
+    /// <summary>SIGTERM: stop consuming, insert the batches in memory, commit, leave the group. Bounded by Sink:DrainTimeout.</summary>
+    private void Drain(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var started = Stopwatch.StartNew();
+        var batches = 0;
+        foreach (var state in _partitions.Values)
+        {
+            if (state.Current is { Records: > 0 } current && (current.Replay is null || current.Closed))
+            {
+                current.Closed = true;
+                batches++;
+            }
+        }
+
+        while (started.Elapsed < _settings.DrainTimeout && _fatal is null)
+        {
+            var busy = false;
+            foreach (var state in _partitions.Values)
+            {
+                CollectFlush(state);
+                TryDispatch(state);
+                busy |= state.InFlight is not null || state.Current is { Closed: true };
+            }
+
+            if (!busy) break;
+            WaitForAnyInsert(TimeSpan.FromMilliseconds(50));
+        }
+
+        foreach (var state in _partitions.Values)
+        {
+            if (state.InFlight is not null)
+            {
+                state.Cancel.Cancel();
+                WaitQuietly(state.InFlight, TimeSpan.FromSeconds(5));
+                CollectFlush(state);
+            }
+        }
+
+        _lastCommitFailure = 0;
+        CommitPending(consumer);
+        foreach (var state in _partitions.Values) Forget(state);
+        _partitions.Clear();
+        consumer.Close();
+        LogDrained(_logger, batches, started.Elapsed.TotalMilliseconds);
+    }
+
+    private void AbandonAll(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var state in _partitions.Values)
+        {
+            state.Cancel.Cancel();
+            if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
+            state.InFlightBatch?.Dispose();
+            Forget(state);
+        }
+
+        _partitions.Clear();
+        _ = consumer;
+    }
+
+    private void WaitForAnyInsert(TimeSpan timeout)
+    {
+        var tasks = new List<Task>();
+        foreach (var state in _partitions.Values)
+        {
+            if (state.InFlight is { } task) tasks.Add(task);
+        }
+
+        if (tasks.Count > 0) Task.WaitAny([.. tasks], timeout);
+    }
+
+    private static bool WaitQuietly(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            return task.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace StreamPipeline.Sink.DeadLetters;
+
+/// <summary>A record the sink could not decode, kept with its batch until the batch is inserted.</summary>
+/// <param name="Reason">Machine-readable: <c>bad_magic_byte</c>, <c>unknown_schema_id</c> or <c>invalid_avro</c>.</param>
+/// <param name="Error">For people: what exactly was wrong.</param>
+internal sealed record DeadLetter(TopicPartitionOffset Source, byte[]? Key, byte[]? Value, string Reason, string Error);
+
+/// <summary>
+/// Publishes dead letters (raw key and value, the reason in headers <c>reason</c>, <c>error</c>, <c>source_topic</c>,
+/// <c>source_partition</c>, <c>source_offset</c>) before the batch that skipped them is committed. A replayed batch
+/// publishes its dead letters again: the dead-letter topic is at-least-once, keyed by source offset in the headers.
+/// </summary>
+internal sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, string topic) : IDisposable
+{
+    public string Topic => topic;
+
+    public async Task PublishAsync(IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
+    {
+        var pending = new Task[letters.Count];
+        for (var i = 0; i < letters.Count; i++)
+        {
+            var letter = letters[i];
+            var headers = new Headers
+            {
+                { "reason", Encoding.UTF8.GetBytes(letter.Reason) },
+                { "error", Encoding.UTF8.GetBytes(letter.Error) },
+                { "source_topic", Encoding.UTF8.GetBytes(letter.Source.Topic) },
+                { "source_partition", Encoding.UTF8.GetBytes(letter.Source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+                { "source_offset", Encoding.UTF8.GetBytes(letter.Source.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+            };
+            pending[i] = producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers }, cancellationToken);
+        }
+
+        await Task.WhenAll(pending);
+    }
+
+    public void Dispose()
+    {
+        producer.Flush(TimeSpan.FromSeconds(5));
+        producer.Dispose();
+    }
+}

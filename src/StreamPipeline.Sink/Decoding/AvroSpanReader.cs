@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+
+namespace StreamPipeline.Sink.Decoding;
+
+/// <summary>
+/// Avro binary decoding from a span with a sticky error instead of exceptions: a read past the end, a bad union branch
+/// or invalid UTF-8 sets <see cref="Error"/> and every later read returns a default value. The caller checks once per
+/// record, so a poison record costs no exception.
+/// </summary>
+internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
+{
+    private readonly ReadOnlySpan<byte> _buffer = buffer;
+    private int _position;
+
+    public string? Error { get; private set; }
+
+    public readonly bool End => _position == _buffer.Length;
+
+    public long ReadLong()
+    {
+        if (Error is not null) return 0;
+        ulong n = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (_position >= _buffer.Length)
+            {
+                Fail("Avro data ends in the middle of a value (truncated record).");
+                return 0;
+            }
+
+            var b = _buffer[_position++];
+            n |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return (long)(n >> 1) ^ -(long)(n & 1);
+        }
+
+        Fail("Avro varint longer than 10 bytes.");
+        return 0;
+    }
+
+    public double ReadDouble()
+    {
+        if (Error is not null) return 0;
+        if (_buffer.Length - _position < 8)
+        {
+            Fail("Avro data ends in the middle of a double (truncated record).");
+            return 0;
+        }
+
+        var value = BinaryPrimitives.ReadDoubleLittleEndian(_buffer[_position..]);
+        _position += 8;
+        return value;
+    }
+
+    /// <summary>A <c>["null","double"]</c> union: false for null.</summary>
+    public bool ReadNullableDouble(out double value)
+    {
+        value = 0;
+        switch (ReadLong())
+        {
+            case 0:
+                return false;
+            case 1:
+                value = ReadDouble();
+                return Error is null;
+            default:
+                Fail("Union branch does not exist in [\"null\",\"double\"].");
+                return false;
+        }
+    }
+
+    /// <summary>A string's UTF-8 bytes (a slice of the record, not copied); checked to be valid UTF-8.</summary>
+    public ReadOnlySpan<byte> ReadString()
+    {
+        var length = ReadLong();
+        if (Error is not null) return default;
+        if (length < 0 || length > _buffer.Length - _position)
+        {
+            Fail(length < 0 ? "Negative Avro string length." : "Avro string longer than the rest of the record (truncated record).");
+            return default;
+        }
+
+        var value = _buffer.Slice(_position, (int)length);
+        _position += (int)length;
+        if (!System.Text.Unicode.Utf8.IsValid(value))
+        {
+            Fail("An Avro string is not valid UTF-8.");
+            return default;
+        }
+
+        return value;
+    }
+
+    /// <summary>The item count of the next array block; 0 ends the array. Negative counts (a byte size follows) are handled.</summary>
+    public long ReadArrayBlockCount()
+    {
+        var count = ReadLong();
+        if (count < 0)
+        {
+            ReadLong();
+            count = -count;
+        }
+
+        if (count > _buffer.Length - _position)
+        {
+            // Every item takes at least one byte: a larger count cannot be honest.
+            Fail("Avro array block count larger than the rest of the record.");
+            return 0;
+        }
+
+        return count;
+    }
+
+    public void Fail(string error) => Error ??= error;
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using ClickHouse.Driver;
+using Microsoft.Extensions.Logging;
+
+namespace StreamPipeline.Sink.Schema;
+
+/// <summary>
+/// Applies the migrations of schemas/clickhouse in order and records each in <c>schema_migrations</c> (version, name,
+/// checksum, applied_at). Every statement is idempotent (<c>IF NOT EXISTS</c>), so two sinks starting at once, or a
+/// crash in the middle of a migration, are harmless: the next run applies what is missing.
+/// </summary>
+internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger logger)
+{
+    /// <summary>Creates the database and applies what is missing; returns how many migrations were applied now.</summary>
+    /// <exception cref="InvalidOperationException">An applied migration's file changed since (its checksum differs).</exception>
+    public async Task<int> ApplyAsync(string database, int rawTtlDays, int rollupTtlDays, CancellationToken cancellationToken)
+    {
+        await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync($"""
+            CREATE TABLE IF NOT EXISTS {database}.schema_migrations
+            (
+                version UInt32,
+                name String,
+                checksum String,
+                applied_at DateTime64(3, 'UTC')
+            )
+            ENGINE = ReplacingMergeTree(applied_at)
+            ORDER BY version
+            SETTINGS non_replicated_deduplication_window = 10000
+            """, cancellationToken: cancellationToken);
+
+        var applied = new Dictionary<int, string>();
+        using (var reader = await client.ExecuteReaderAsync($"SELECT version, argMin(checksum, applied_at) FROM {database}.schema_migrations GROUP BY version", cancellationToken: cancellationToken))
+        {
+            while (reader.Read())
+            {
+                applied[Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture)] = reader.GetString(1);
+            }
+        }
+
+        var count = 0;
+        foreach (var migration in Migration.LoadEmbedded())
+        {
+            if (applied.TryGetValue(migration.Version, out var checksum))
+            {
+                if (!string.Equals(checksum, migration.Checksum, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException(
+                        $"Migration {migration.Version:D3}_{migration.Name}.sql changed after it was applied to database '{database}' " +
+                        $"(checksum {migration.Checksum}, recorded {checksum}). Never edit an applied migration: restore it and add a new NNN_name.sql.");
+                }
+
+                continue;
+            }
+
+            foreach (var statement in migration.Statements(database, rawTtlDays, rollupTtlDays))
+            {
+                await client.ExecuteNonQueryAsync(statement, cancellationToken: cancellationToken);
+            }
+
+            await client.InsertBinaryAsync(
+                $"{database}.schema_migrations",
+                ["version", "name", "checksum", "applied_at"],
+                [[(uint)migration.Version, migration.Name, migration.Checksum, DateTime.UtcNow]],
+                cancellationToken: cancellationToken);
+            LogApplied(logger, migration.Version, migration.Name, database);
+            count++;
+        }
+
+        return count;
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "ClickHouse migration {Version:D3}_{Name} applied to database {Database}")]
+    private static partial void LogApplied(ILogger logger, int version, string name, string database);
+}

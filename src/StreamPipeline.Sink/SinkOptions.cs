@@ -1,0 +1,135 @@
+namespace StreamPipeline.Sink;
+
+/// <summary>Settings of the sink worker (configuration section <c>Sink</c>). Defaults are production-sane.</summary>
+public sealed class SinkOptions
+{
+    public const string Section = "Sink";
+
+    /// <summary>Kafka consumer group; every sink instance of one deployment shares it. Default <c>streampipeline-sink</c>.</summary>
+    public string GroupId { get; set; } = "streampipeline-sink";
+
+    /// <summary>Kafka client id of this instance (logs, broker metrics). Default host name and process id.</summary>
+    public string ClientId { get; set; } = $"sink-{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>Metrics topic (Avro <c>streampipeline.v1.MetricsSample</c>).</summary>
+    public string MetricsTopic { get; set; } = Kafka.Topics.PipelineTopics.Metrics;
+
+    /// <summary>Presence topic (Avro <c>streampipeline.v1.AgentPresence</c>).</summary>
+    public string PresenceTopic { get; set; } = Kafka.Topics.PipelineTopics.Presence;
+
+    /// <summary>Where records that cannot be decoded go, with the reason in headers. Default <c>agent-metrics-sink-dlq</c>.</summary>
+    public string DeadLetterTopic { get; set; } = SinkTopics.DeadLetter;
+
+    /// <summary>Partitions of the dead-letter topic when the sink creates it. Default 3.</summary>
+    public int DeadLetterPartitions { get; set; } = 3;
+
+    /// <summary>Create the dead-letter topic at start (through the AdminClient, or the embedded mock's API). Default true.</summary>
+    public bool CreateDeadLetterTopic { get; set; } = true;
+
+    /// <summary>ClickHouse database of the tables. Created when missing. Default <c>streampipeline</c>.</summary>
+    public string Database { get; set; } = "streampipeline";
+
+    /// <summary>A partition's batch is inserted when it holds this many records. Default 50,000.</summary>
+    public int BatchMaxRows { get; set; } = 50_000;
+
+    /// <summary>A partition's batch is inserted at the latest this long after its first record. Default 1 s.</summary>
+    public TimeSpan BatchMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Batches inserted at once (each partition has at most one in flight). Default 2.</summary>
+    public int MaxConcurrentInserts { get; set; } = 2;
+
+    /// <summary>Apply the migrations of schemas/clickhouse at start. Default true.</summary>
+    public bool ApplyMigrations { get; set; } = true;
+
+    /// <summary>TTL of raw tables (samples, disks, interfaces, sink_batches), in days. Applied when a table is created. Default 30.</summary>
+    public int RawTtlDays { get; set; } = 30;
+
+    /// <summary>TTL of rollups, presence history and the command log, in days. Applied when a table is created. Default 365.</summary>
+    public int RollupTtlDays { get; set; } = 365;
+
+    /// <summary>Address of the plain-HTTP listener for /healthz, /readyz and /metrics. Default all interfaces.</summary>
+    public string OpsAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Port of that listener; 0 picks a free one. Default 8082.</summary>
+    public int OpsPort { get; set; } = 8082;
+
+    /// <summary>On SIGTERM: time to flush the batches in memory and commit before the consumer is closed anyway. Default 20 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Every problem at once, each naming the setting and what to do.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var e = new List<string>();
+        if (string.IsNullOrWhiteSpace(GroupId)) e.Add("Sink:GroupId must not be empty (every sink instance of a deployment shares one group).");
+        if (string.IsNullOrWhiteSpace(ClientId)) e.Add("Sink:ClientId must not be empty.");
+        if (string.IsNullOrWhiteSpace(MetricsTopic)) e.Add("Sink:MetricsTopic must not be empty.");
+        if (string.IsNullOrWhiteSpace(PresenceTopic)) e.Add("Sink:PresenceTopic must not be empty.");
+        if (string.IsNullOrWhiteSpace(DeadLetterTopic)) e.Add("Sink:DeadLetterTopic must not be empty.");
+        if (DeadLetterTopic == MetricsTopic || DeadLetterTopic == PresenceTopic) e.Add($"Sink:DeadLetterTopic '{DeadLetterTopic}' must differ from the topics the sink consumes.");
+        if (DeadLetterPartitions is < 1 or > 1000) e.Add($"Sink:DeadLetterPartitions must be 1..1000, got {DeadLetterPartitions}.");
+        if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
+        if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
+        if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
+        if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
+        if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
+        if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");
+        if (!System.Net.IPAddress.TryParse(OpsAddress, out _)) e.Add($"Sink:OpsAddress must be an IP address, got '{OpsAddress}'.");
+        if (OpsPort is < 0 or > 65535) e.Add($"Sink:OpsPort must be 0..65535, got {OpsPort}.");
+        if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10)) e.Add($"Sink:DrainTimeout must be 0..10 minutes, got {DrainTimeout}.");
+        return e;
+    }
+
+    internal static bool IsIdentifier(string value)
+    {
+        if (value.Length == 0 || char.IsAsciiDigit(value[0])) return false;
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_') return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>How the sink reaches ClickHouse (configuration section <c>ClickHouse</c>).</summary>
+public sealed class ClickHouseOptions
+{
+    public const string Section = "ClickHouse";
+
+    /// <summary>ClickHouse.Driver connection string, e.g. <c>Host=clickhouse;Port=8123;Protocol=http;Username=default;Password=...</c>. Required.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Time one insert attempt may take before it counts as failed and is retried. Default 30 s.</summary>
+    public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Every problem at once.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var e = new List<string>();
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            e.Add("ClickHouse:ConnectionString is required (e.g. 'Host=clickhouse;Port=8123;Protocol=http;Username=default;Password=...'; env StreamPipeline__ClickHouse__ConnectionString).");
+        }
+        else
+        {
+            try
+            {
+                _ = new ClickHouse.Driver.ADO.ClickHouseClientSettings(ConnectionString);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
+            {
+                e.Add($"ClickHouse:ConnectionString is not a valid ClickHouse.Driver connection string: {ex.Message}");
+            }
+        }
+
+        if (InsertTimeout < TimeSpan.FromSeconds(1) || InsertTimeout > TimeSpan.FromMinutes(10)) e.Add($"ClickHouse:InsertTimeout must be 1 s..10 min, got {InsertTimeout}.");
+        return e;
+    }
+}
+
+/// <summary>Topics the sink owns (not part of the shared catalog yet).</summary>
+public static class SinkTopics
+{
+    /// <summary>Records the sink could not decode: raw key and value, reason in headers.</summary>
+    public const string DeadLetter = "agent-metrics-sink-dlq";
+}
