@@ -24,7 +24,6 @@ internal sealed partial class KafkaPublisher : IDisposable
     private readonly EdgeConnectorOptions _options;
     private readonly ConnectorMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly Action<DeliveryReport<string, byte[]>> _onMetricsDelivered;
     private readonly Action<DeliveryReport<string, byte[]>> _onOtherDelivered;
     private MetricsAvroWriter? _metricsWriter;
     private AgentPresenceAvroWriter? _presenceWriter;
@@ -47,7 +46,6 @@ internal sealed partial class KafkaPublisher : IDisposable
             .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
             .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
-        _onMetricsDelivered = OnMetricsDelivered;
         _onOtherDelivered = OnOtherDelivered;
     }
 
@@ -72,7 +70,8 @@ internal sealed partial class KafkaPublisher : IDisposable
     }
 
     /// <summary>Encodes and produces one sample, waiting (without reading the socket) while too many records are in flight.</summary>
-    public async ValueTask PublishMetricsAsync(MetricsSample sample, ArrayBufferWriter<byte> scratch, CancellationToken ct)
+    /// <param name="receivedTimestamp">Stopwatch timestamp of when the frame was read, for the received-to-ack latency.</param>
+    public async ValueTask PublishMetricsAsync(MetricsSample sample, ArrayBufferWriter<byte> scratch, long receivedTimestamp, CancellationToken ct)
     {
         var writer = _metricsWriter ?? throw new InvalidOperationException("Schemas are not registered yet.");
         if (!_inFlight.Wait(0, CancellationToken.None))
@@ -92,7 +91,8 @@ internal sealed partial class KafkaPublisher : IDisposable
         };
         try
         {
-            _producer.Produce(_options.MetricsTopic, message, _onMetricsDelivered);
+            // The delivery report does not carry our timestamp back reliably, so the handler captures it (one small closure per record).
+            _producer.Produce(_options.MetricsTopic, message, report => OnMetricsDelivered(report, receivedTimestamp));
             Interlocked.Increment(ref _produced);
         }
         catch (ProduceException<string, byte[]> e)
@@ -153,7 +153,7 @@ internal sealed partial class KafkaPublisher : IDisposable
         }
     }
 
-    private void OnMetricsDelivered(DeliveryReport<string, byte[]> report)
+    private void OnMetricsDelivered(DeliveryReport<string, byte[]> report, long receivedTimestamp)
     {
         _inFlight.Release();
         if (report.Error.IsError)
@@ -164,8 +164,7 @@ internal sealed partial class KafkaPublisher : IDisposable
 
         Interlocked.Increment(ref _acknowledged);
         _metrics.MetricsPublished.Add(1);
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        _metrics.ProduceLatency.Record(now - report.Message.Timestamp.UnixTimestampMs);
+        _metrics.ProduceLatency.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
     }
 
     private void OnOtherDelivered(DeliveryReport<string, byte[]> report)

@@ -148,9 +148,6 @@ internal sealed partial class AgentConnectionHandler(
     private async Task RunSessionAsync(AgentSession session, FrameReader reader, CancellationToken stopping)
     {
         var ct = stopping;
-        var sample = new MetricsSample { AgentId = session.AgentId, ConnectorId = _options.ConnectorId, SessionId = session.SessionId };
-        var parser = new MetricsParser();
-        var scratch = new ArrayBufferWriter<byte>(1024);
         var rate = new TokenBucket(_options.AgentMessagesPerSecond, _options.AgentMessagesPerSecond * 4, Stopwatch.GetTimestamp());
         var strikes = new StrikeCounter(_options.MaxInvalidFramesPerMinute, time);
 
@@ -182,30 +179,45 @@ internal sealed partial class AgentConnectionHandler(
             }
 
             var received = time.GetUtcNow().ToUnixTimeMilliseconds();
-            sample.ClearMeasurements();
-            // One pass: the envelope, and a metrics payload straight into the reused sample.
-            if (!parser.TryParseFrame(reader.Frame, sample, out var envelope, out var isMetrics, out var error))
+            var receivedTimestamp = Stopwatch.GetTimestamp();
+            // Parser, sample and encode buffer are borrowed per frame: an agent between two samples holds none of them.
+            var work = FrameWork.Rent();
+            try
             {
-                Invalid(session, Reason(error), error.Message, reader.Frame);
-                if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
-                continue;
-            }
+                var sample = work.Sample;
+                sample.ClearMeasurements();
+                // One pass: the envelope, and a metrics payload straight into the reused sample.
+                if (!work.Parser.TryParseFrame(reader.Frame, sample, out var envelope, out var isMetrics, out var error))
+                {
+                    Invalid(session, Reason(error), error.Message, reader.Frame);
+                    if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
+                    continue;
+                }
 
-            if (isMetrics)
-            {
-                sample.AgentTimeMs = envelope.Timestamp ?? received;
-                sample.ReceivedTimeMs = received;
-                await publisher.PublishMetricsAsync(sample, scratch, ct);
-            }
-            else if (envelope.Type == EnvelopeType.Response)
-            {
-                relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload);
-            }
-            else
-            {
+                if (isMetrics)
+                {
+                    sample.AgentId = session.AgentId;
+                    sample.ConnectorId = _options.ConnectorId;
+                    sample.SessionId = session.SessionId;
+                    sample.AgentTimeMs = envelope.Timestamp ?? received;
+                    sample.ReceivedTimeMs = received;
+                    await publisher.PublishMetricsAsync(sample, work.Scratch, receivedTimestamp, ct);
+                    continue;
+                }
+
+                if (envelope.Type == EnvelopeType.Response)
+                {
+                    relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload);
+                    continue;
+                }
+
                 var what = envelope.HasAction ? envelope.GetAction() : "(none)";
                 Invalid(session, "unknown_action", $"unexpected {envelope.Type.ToString().ToLowerInvariant()} with action '{what}': agents send 'metrics' events and responses", reader.Frame);
                 if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
+            }
+            finally
+            {
+                FrameWork.Return(work);
             }
         }
 
@@ -299,6 +311,20 @@ internal sealed partial class AgentConnectionHandler(
 
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Invalid frame from agent {AgentId} ({Reason}): {Message}")]
     private static partial void LogInvalidFrame(ILogger logger, string agentId, string reason, string message);
+}
+
+/// <summary>What one frame needs to be parsed and encoded; pooled so idle sessions hold none.</summary>
+internal sealed class FrameWork
+{
+    private static readonly System.Collections.Concurrent.ConcurrentBag<FrameWork> Pool = [];
+
+    public MetricsParser Parser { get; } = new();
+    public MetricsSample Sample { get; } = new();
+    public ArrayBufferWriter<byte> Scratch { get; } = new(1024);
+
+    public static FrameWork Rent() => Pool.TryTake(out var w) ? w : new FrameWork();
+
+    public static void Return(FrameWork work) => Pool.Add(work);
 }
 
 /// <summary>Counts misbehaviour in one-minute windows; true once the limit is passed.</summary>

@@ -6,13 +6,15 @@ namespace StreamPipeline.EdgeConnector.Sessions;
 internal enum FrameStatus { Frame, TooLarge, Closed }
 
 /// <summary>
-/// Reads whole WebSocket messages into one pooled buffer that grows only as far as the largest frame allowed;
-/// the size of a frame is never taken from the network, only the bytes that actually arrived.
+/// Reads whole WebSocket messages into a pooled buffer that grows only as far as the largest frame allowed; the
+/// size of a frame is never taken from the network, only the bytes that actually arrived. The buffer is rented
+/// only once a message arrives and given back at the next read, so an idle agent holds no buffer (a zero-byte
+/// read waits for the data, as YARP's StreamCopier does).
 /// </summary>
 internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDisposable
 {
     private const int InitialSize = 4096;
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
+    private byte[] _buffer = [];
     private int _length;
 
     public ReadOnlySpan<byte> Frame => _buffer.AsSpan(0, _length);
@@ -20,7 +22,11 @@ internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDispos
 
     public async ValueTask<FrameStatus> ReadAsync(CancellationToken ct)
     {
-        _length = 0;
+        ReturnBuffer();
+        var probe = await socket.ReceiveAsync(Memory<byte>.Empty, ct);
+        if (probe.MessageType == WebSocketMessageType.Close) return FrameStatus.Closed;
+        if (probe.EndOfMessage) return FrameStatus.Frame; // an empty message
+        _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
         while (true)
         {
             if (_length == _buffer.Length)
@@ -41,9 +47,13 @@ internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDispos
         }
     }
 
-    public void Dispose()
+    private void ReturnBuffer()
     {
-        var buffer = Interlocked.Exchange(ref _buffer, []);
+        _length = 0;
+        var buffer = _buffer;
+        _buffer = [];
         if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
     }
+
+    public void Dispose() => ReturnBuffer();
 }
