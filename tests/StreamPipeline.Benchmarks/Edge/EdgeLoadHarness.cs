@@ -29,6 +29,7 @@ public sealed class EdgeLoadHarness : IHarness
         var connectors = Arg(args, "--connectors", Math.Max(1, (agents + 16_999) / 17_000));
         var steady = TimeSpan.FromSeconds(Arg(args, "--steady-seconds", 60));
         var connectTimeout = TimeSpan.FromSeconds(Arg(args, "--connect-timeout-seconds", 600));
+        var ramp = Arg(args, "--ramp", 500);
         var repo = FindRepo();
         var connectorDll = Path.Combine(repo, "src/StreamPipeline.EdgeConnector/bin/Release/net10.0/StreamPipeline.EdgeConnector.dll");
         var simulatorDll = Path.Combine(repo, "src/StreamPipeline.AgentSimulator/bin/Release/net10.0/StreamPipeline.AgentSimulator.dll");
@@ -72,7 +73,7 @@ public sealed class EdgeLoadHarness : IHarness
                 [
                     $"--Simulator:AgentCount={shares[c].Count}", $"--Simulator:FirstAgentNumber={shares[c].First}",
                     $"--Simulator:ServerUrl=wss://127.0.0.1:{AgentPort(c)}/agent", $"--Simulator:TrustedCertificatePath={cert}",
-                    $"--Simulator:TokenSeed={Seed}", "--Simulator:MetricsInterval=00:00:05", "--Simulator:ConnectRatePerSecond=1500",
+                    $"--Simulator:TokenSeed={Seed}", "--Simulator:MetricsInterval=00:00:05", $"--Simulator:ConnectRatePerSecond={ramp}",
                     "--Simulator:StatsInterval=00:00:05", $"--Simulator:LocalAddresses:0={local}", "--Logging:LogLevel:Default=Warning",
                     "--Logging:LogLevel:StreamPipeline.AgentSimulator.Fleet=Information",
                 ], $"simulator-{c}"));
@@ -123,7 +124,7 @@ public sealed class EdgeLoadHarness : IHarness
             Console.WriteLine();
             Console.WriteLine($"## edge-load: {agents:N0} agents, {connectors} connector process(es), metrics every 5 s, {Environment.ProcessorCount} cores");
             Console.WriteLine();
-            Console.WriteLine($"Initial connect: {connected:N0} sessions in {connectSeconds:F0} s (simulators ramp at 1,500/s each; connector admission limit 2,000/s each).");
+            Console.WriteLine($"Initial connect: {connected:N0} sessions in {connectSeconds:F0} s (each simulator ramps at {ramp:N0}/s; connector admission limit 2,000/s each).");
             Console.WriteLine();
             Console.WriteLine("| | sessions | RSS idle | RSS loaded | RSS growth per connection | frames/s | p50 received-to-ack | p99 received-to-ack | backpressure waits |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");

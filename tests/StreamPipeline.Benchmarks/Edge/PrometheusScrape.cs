@@ -8,7 +8,7 @@ internal sealed class PrometheusScrape(string text)
     public static async Task<PrometheusScrape> FetchAsync(HttpClient http, Uri metrics)
     {
         try { return new PrometheusScrape(await http.GetStringAsync(metrics)); }
-        catch (HttpRequestException) { return new PrometheusScrape(""); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return new PrometheusScrape(""); }
     }
 
     /// <summary>Sum of all series of a metric whose name starts with <paramref name="name"/> (labels ignored).</summary>
