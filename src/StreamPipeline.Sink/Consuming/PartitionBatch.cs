@@ -18,7 +18,7 @@ internal sealed class PartitionBatch : IDisposable
         Kind = kind;
         StartedAt = startedAt;
         Replay = replay;
-        var tables = kind == RecordKind.Metrics ? SinkTables.Metrics : SinkTables.Presence;
+        var tables = SinkTables.For(kind);
         Tables = tables;
         Rows = new RowBinaryBuffer[tables.Length];
         for (var i = 0; i < Rows.Length; i++) Rows[i] = new RowBinaryBuffer();

@@ -5,8 +5,8 @@ namespace StreamPipeline.Sink.Consuming;
 /// <summary>Log events of the consumer thread (ids 43xx).</summary>
 internal sealed partial class SinkWorker
 {
-    [LoggerMessage(EventId = 4301, Level = LogLevel.Information, Message = "Sink consuming {MetricsTopic} and {PresenceTopic} as group {GroupId} into ClickHouse database {Database}")]
-    private static partial void LogStarted(ILogger logger, string groupId, string metricsTopic, string presenceTopic, string database);
+    [LoggerMessage(EventId = 4301, Level = LogLevel.Information, Message = "Sink consuming {MetricsTopic}, {PresenceTopic} and '{CommandResultsTopic}' as group {GroupId} into ClickHouse database {Database}")]
+    private static partial void LogStarted(ILogger logger, string groupId, string metricsTopic, string presenceTopic, string commandResultsTopic, string database);
 
     [LoggerMessage(EventId = 4302, Level = LogLevel.Information, Message = "Assigned {Count} partitions: {Partitions}")]
     private static partial void LogAssigned(ILogger logger, int count, string partitions);

@@ -122,8 +122,10 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             })
             .Build();
         _consumer = consumer;
-        consumer.Subscribe([_settings.MetricsTopic, _settings.PresenceTopic]);
-        LogStarted(_logger, _settings.GroupId, _settings.MetricsTopic, _settings.PresenceTopic, _settings.Database);
+        consumer.Subscribe(string.IsNullOrWhiteSpace(_settings.CommandResultsTopic)
+            ? [_settings.MetricsTopic, _settings.PresenceTopic]
+            : [_settings.MetricsTopic, _settings.PresenceTopic, _settings.CommandResultsTopic]);
+        LogStarted(_logger, _settings.GroupId, _settings.MetricsTopic, _settings.PresenceTopic, _settings.CommandResultsTopic, _settings.Database);
         while (!_stopping.IsCancellationRequested && _fatal is null)
         {
             ConsumeResult<byte[]?, byte[]?>? result = null;
@@ -148,7 +150,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             var explanation = ClickHouseErrors.Explain(_fatal, _settings.Database);
             LogFatal(_logger, explanation, _fatal);
-            AbandonAll(consumer);
+            AbandonAll();
             consumer.Close();
             return;
         }
@@ -206,14 +208,17 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         else if (ResolveSchema(schemaId, state.Kind) != SchemaMatch.Known)
         {
             reason = "unknown_schema_id";
-            error = $"Schema id {schemaId} is not a {(state.Kind == RecordKind.Metrics ? "streampipeline.v1.MetricsSample" : "streampipeline.v1.AgentPresence")} schema this sink can decode (Schema Registry lookup).";
+            error = $"Schema id {schemaId} is not a streampipeline.v1.{state.Kind switch { RecordKind.Metrics => "MetricsSample", RecordKind.Presence => "AgentPresence", _ => "CommandResult" }} schema this sink can decode (Schema Registry lookup).";
         }
         else
         {
             var partition = (ushort)result.Partition.Value;
-            error = state.Kind == RecordKind.Metrics
-                ? RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2])
-                : RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]);
+            error = state.Kind switch
+            {
+                RecordKind.Metrics => RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]),
+                RecordKind.Presence => RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]),
+                _ => RecordDecoder.AppendCommandResult(body, partition, (ulong)offset, batch.Rows[0]),
+            };
             if (error is not null) reason = "invalid_avro";
         }
 
@@ -303,7 +308,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         if (state.InFlight is not null || state.Current is not { Closed: true } batch || _fatal is not null) return;
         state.Current = null;
         state.InFlightBatch = batch;
-        var token = CancellationTokenSource.CreateLinkedTokenSource(state.Cancel.Token).Token;
+        var token = state.Cancel.Token;
         state.InFlight = Task.Run(() => _flusher.FlushAsync(batch, token), CancellationToken.None);
     }
 
@@ -372,7 +377,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         var start = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var tp in partitions)
         {
-            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics : RecordKind.Presence;
+            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics : tp.Topic == _settings.PresenceTopic ? RecordKind.Presence : RecordKind.CommandResult;
             var committed = consumer.Committed([tp], TimeSpan.FromSeconds(30))[0].Offset;
             var from = committed.IsSpecial ? consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).Low.Value : committed.Value;
             var recorded = RecordedRanges(tp, from);
@@ -485,7 +490,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             if (!_partitions.Remove(tpo.TopicPartition, out var state)) continue;
             state.Cancel.Cancel();
             if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
-            state.InFlightBatch?.Dispose();
+            ReleaseInFlight(state);
             Forget(state);
         }
 
@@ -498,7 +503,8 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         state.Current?.Dispose();
         state.Current = null;
         _metrics.RemoveLag(state.TopicPartition.Topic, state.TopicPartition.Partition.Value);
-        state.Cancel.Dispose();
+        // An insert abandoned after the revoke wait may still observe its token: dispose only when nothing runs.
+        if (state.InFlight is null or { IsCompleted: true }) state.Cancel.Dispose();
     }
 
     /// <summary>SIGTERM: stop consuming, insert the batches in memory, commit, leave the group. Bounded by Sink:DrainTimeout.</summary>
@@ -547,18 +553,25 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         LogDrained(_logger, batches, started.Elapsed.TotalMilliseconds);
     }
 
-    private void AbandonAll(IConsumer<byte[]?, byte[]?> consumer)
+    private void AbandonAll()
     {
         foreach (var state in _partitions.Values)
         {
             state.Cancel.Cancel();
             if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
-            state.InFlightBatch?.Dispose();
+            ReleaseInFlight(state);
             Forget(state);
         }
 
         _partitions.Clear();
-        _ = consumer;
+    }
+
+    /// <summary>Returns the in-flight batch's pooled buffers, but never while an abandoned insert may still stream them.</summary>
+    private static void ReleaseInFlight(PartitionState state)
+    {
+        if (state.InFlightBatch is not { } batch) return;
+        if (state.InFlight is null or { IsCompleted: true }) batch.Dispose();
+        else state.InFlight.ContinueWith(_ => batch.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private void WaitForAnyInsert(TimeSpan timeout)

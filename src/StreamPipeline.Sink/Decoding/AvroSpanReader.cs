@@ -68,6 +68,38 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
         }
     }
 
+    /// <summary>A <c>["null","long"]</c> union: false for null.</summary>
+    public bool ReadNullableLong(out long value)
+    {
+        value = 0;
+        switch (ReadLong())
+        {
+            case 0:
+                return false;
+            case 1:
+                value = ReadLong();
+                return Error is null;
+            default:
+                Fail("Union branch does not exist in [\"null\",\"long\"].");
+                return false;
+        }
+    }
+
+    /// <summary>A <c>["null","string"]</c> union; null reads as empty.</summary>
+    public ReadOnlySpan<byte> ReadNullableString()
+    {
+        switch (ReadLong())
+        {
+            case 0:
+                return default;
+            case 1:
+                return ReadString();
+            default:
+                Fail("Union branch does not exist in [\"null\",\"string\"].");
+                return default;
+        }
+    }
+
     /// <summary>A string's UTF-8 bytes (a slice of the record, not copied); checked to be valid UTF-8.</summary>
     public ReadOnlySpan<byte> ReadString()
     {

@@ -7,6 +7,7 @@ internal enum RecordKind
 {
     Metrics,
     Presence,
+    CommandResult,
 }
 
 /// <summary>
@@ -139,6 +140,42 @@ internal static class RecordDecoder
         presence.WriteUInt16(partition);
         presence.WriteUInt64(offset);
         presence.EndRow();
+        return null;
+    }
+
+    private static readonly byte[][] CommandStatuses = ["OK"u8.ToArray(), "ERROR"u8.ToArray(), "TIMEOUT"u8.ToArray(), "EXPIRED"u8.ToArray(), "REJECTED"u8.ToArray()];
+
+    /// <summary>Appends one command result (schemas/avro/command-result.avsc) to <c>command_log</c>; null on success, else why not.</summary>
+    public static string? AppendCommandResult(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer log)
+    {
+        var mark = log.Mark();
+        var avro = new AvroSpanReader(body);
+        log.WriteString(avro.ReadString()); // command_id
+        log.WriteString(avro.ReadString()); // agent_id
+        log.WriteString(avro.ReadString()); // action
+        var hasRequestId = avro.ReadNullableLong(out var requestId);
+        if (requestId < 0) avro.Fail("Negative request_id.");
+        log.WriteNullableUInt64(hasRequestId, (ulong)requestId);
+        var status = avro.ReadLong();
+        if (status is < 0 or > 4) avro.Fail("CommandStatus symbol does not exist.");
+        else log.WriteString(CommandStatuses[status]);
+        log.WriteString(avro.ReadNullableString()); // response_json ('' when null)
+        log.WriteString(avro.ReadNullableString()); // error
+        log.WriteString(avro.ReadNullableString()); // connector_id
+        log.WriteInt64(avro.ReadLong()); // created_time
+        var hasDispatched = avro.ReadNullableLong(out var dispatched);
+        log.WriteNullableInt64(hasDispatched, dispatched); // dispatched_time
+        log.WriteInt64(avro.ReadLong()); // completed_time
+        if (avro.Error is null && !avro.End) avro.Fail("Bytes left over after the CommandResult record: wrong schema for this message?");
+        if (avro.Error is not null)
+        {
+            log.Rewind(mark);
+            return avro.Error;
+        }
+
+        log.WriteUInt16(partition);
+        log.WriteUInt64(offset);
+        log.EndRow();
         return null;
     }
 

@@ -82,6 +82,18 @@ internal sealed class RowBinaryBuffer : IDisposable
         _length += 9;
     }
 
+    public void WriteNullableUInt64(bool hasValue, ulong value)
+    {
+        WriteUInt8(hasValue ? (byte)0 : (byte)1);
+        if (hasValue) WriteUInt64(value);
+    }
+
+    public void WriteNullableInt64(bool hasValue, long value)
+    {
+        WriteUInt8(hasValue ? (byte)0 : (byte)1);
+        if (hasValue) WriteInt64(value);
+    }
+
     public void Dispose()
     {
         if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);

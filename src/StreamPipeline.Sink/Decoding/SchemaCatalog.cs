@@ -26,6 +26,7 @@ internal sealed class SchemaCatalog : IDisposable
     private readonly Dictionary<(int Id, RecordKind Kind), SchemaMatch> _known = [];
     private readonly string _metrics = Canonical(AvroSchemas.MetricsSampleJson);
     private readonly string _presence = Canonical(AvroSchemas.AgentPresenceJson);
+    private readonly string _commandResult = Canonical(CommandResultSchemaJson());
 
     public SchemaCatalog(ISchemaRegistryClient client) => _client = client;
 
@@ -60,53 +61,112 @@ internal sealed class SchemaCatalog : IDisposable
         {
             canonical = Canonical(text);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             canonical = "";
         }
 
-        match = string.Equals(canonical, kind == RecordKind.Metrics ? _metrics : _presence, StringComparison.Ordinal) ? SchemaMatch.Known : SchemaMatch.Unknown;
+        var expected = kind switch
+        {
+            RecordKind.Metrics => _metrics,
+            RecordKind.Presence => _presence,
+            _ => _commandResult,
+        };
+        match = string.Equals(canonical, expected, StringComparison.Ordinal) ? SchemaMatch.Known : SchemaMatch.Unknown;
         _known[(schemaId, kind)] = match;
         return match;
     }
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>The schema as compact JSON without <c>doc</c> attributes: what decides the binary layout.</summary>
+    /// <summary>schemas/avro/command-result.avsc as embedded in StreamPipeline.Kafka (the command contracts' home).</summary>
+    internal static string CommandResultSchemaJson()
+    {
+        const string name = "StreamPipeline.Kafka.Schemas.command-result.avsc";
+        using var stream = typeof(Kafka.Contracts.ContractCodec).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"Embedded schema '{name}' is missing from StreamPipeline.Kafka.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>
+    /// The binary layout a schema describes: the record's name, then field names and types in order (unions, enum
+    /// symbols, array items), ignoring docs, defaults, logical types, namespaces and JSON formatting, so the text the
+    /// registry returns (e.g. re-serialized by Apache.Avro) compares equal to the .avsc file when it decodes the same.
+    /// </summary>
     internal static string Canonical(string schemaJson)
     {
         using var document = JsonDocument.Parse(schemaJson);
-        var output = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(output))
-        {
-            Write(document.RootElement, writer);
-        }
+        var layout = new StringBuilder();
+        Write(document.RootElement, layout);
+        return layout.ToString();
 
-        return Encoding.UTF8.GetString(output.ToArray());
-
-        static void Write(JsonElement element, Utf8JsonWriter writer)
+        static void Write(JsonElement type, StringBuilder layout)
         {
-            switch (element.ValueKind)
+            switch (type.ValueKind)
             {
-                case JsonValueKind.Object:
-                    writer.WriteStartObject();
-                    foreach (var property in element.EnumerateObject())
-                    {
-                        if (property.NameEquals("doc")) continue;
-                        writer.WritePropertyName(property.Name);
-                        Write(property.Value, writer);
-                    }
-
-                    writer.WriteEndObject();
+                case JsonValueKind.String:
+                    var name = type.GetString() ?? "";
+                    layout.Append(name[(name.LastIndexOf('.') + 1)..]);
                     break;
                 case JsonValueKind.Array:
-                    writer.WriteStartArray();
-                    foreach (var item in element.EnumerateArray()) Write(item, writer);
-                    writer.WriteEndArray();
+                    layout.Append("union[");
+                    foreach (var branch in type.EnumerateArray())
+                    {
+                        Write(branch, layout);
+                        layout.Append(',');
+                    }
+
+                    layout.Append(']');
+                    break;
+                case JsonValueKind.Object:
+                    var kind = type.TryGetProperty("type", out var t) ? t : default;
+                    if (kind.ValueKind != JsonValueKind.String)
+                    {
+                        Write(kind, layout);
+                        break;
+                    }
+
+                    switch (kind.GetString())
+                    {
+                        case "record":
+                            var recordName = type.GetProperty("name").GetString() ?? "";
+                            layout.Append("record ").Append(recordName[(recordName.LastIndexOf('.') + 1)..]).Append('{');
+                            foreach (var field in type.GetProperty("fields").EnumerateArray())
+                            {
+                                layout.Append(field.GetProperty("name").GetString()).Append(':');
+                                Write(field.GetProperty("type"), layout);
+                                layout.Append(';');
+                            }
+
+                            layout.Append('}');
+                            break;
+                        case "enum":
+                            layout.Append("enum(");
+                            foreach (var symbol in type.GetProperty("symbols").EnumerateArray()) layout.Append(symbol.GetString()).Append(',');
+                            layout.Append(')');
+                            break;
+                        case "array":
+                            layout.Append("array<");
+                            Write(type.GetProperty("items"), layout);
+                            layout.Append('>');
+                            break;
+                        case "map":
+                            layout.Append("map<");
+                            Write(type.GetProperty("values"), layout);
+                            layout.Append('>');
+                            break;
+                        case "fixed":
+                            layout.Append("fixed(").Append(type.GetProperty("size").GetInt32()).Append(')');
+                            break;
+                        default:
+                            Write(kind, layout);
+                            break;
+                    }
+
                     break;
                 default:
-                    element.WriteTo(writer);
-                    break;
+                    throw new JsonException("Not an Avro schema: " + type.ValueKind);
             }
         }
     }

@@ -32,9 +32,25 @@ internal static class SinkTables
         "event_time", "connected_time", "kafka_partition", "kafka_offset",
     ]);
 
+    public static readonly SinkTable CommandLog = new("command_log",
+    [
+        "command_id", "agent_id", "action", "request_id", "status", "response_json", "error", "connector_id",
+        "created_time", "dispatched_time", "completed_time", "kafka_partition", "kafka_offset",
+    ]);
+
     /// <summary>Tables of a metrics batch, in insert order (buffer index = position here).</summary>
     public static readonly SinkTable[] Metrics = [MetricsSamples, MetricsDisks, MetricsInterfaces];
 
     /// <summary>Tables of a presence batch.</summary>
     public static readonly SinkTable[] Presence = [AgentPresence];
+
+    /// <summary>Tables of a command-results batch.</summary>
+    public static readonly SinkTable[] CommandResults = [CommandLog];
+
+    public static SinkTable[] For(RecordKind kind) => kind switch
+    {
+        RecordKind.Metrics => Metrics,
+        RecordKind.Presence => Presence,
+        _ => CommandResults,
+    };
 }

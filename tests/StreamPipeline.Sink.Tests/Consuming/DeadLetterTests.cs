@@ -1,0 +1,68 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamPipeline.Sink.Tests.Infrastructure;
+
+namespace StreamPipeline.Sink.Tests.Consuming;
+
+[Collection(SinkCollection.Name)]
+public sealed class DeadLetterTests(SinkFixture fixture)
+{
+    [Fact]
+    public async Task Sink_PoisonRecords_LandInDeadLetterTopicWithHeadersAndGoodRecordsFlow()
+    {
+        var topics = await fixture.CreateTopicsAsync("dlq", metricsPartitions: 1, presencePartitions: 1);
+        var db = fixture.Unique("dlq");
+        var good = SampleData.Encode(SampleData.Metrics(1, 1), topics.MetricsSchemaId);
+        var unknownSchema = SampleData.Encode(SampleData.Metrics(1, 2), 987_654);
+        var truncated = good.AsSpan(0, good.Length / 2).ToArray();
+        using (var producer = SampleData.Producer(fixture.Kafka.BootstrapServers))
+        {
+            foreach (var value in new[] { good, "not avro at all"u8.ToArray(), unknownSchema, truncated, SampleData.Encode(SampleData.Metrics(2, 3), topics.MetricsSchemaId) })
+            {
+                await producer.ProduceAsync(topics.Metrics, new Message<string, byte[]> { Key = "agent-x", Value = value });
+            }
+        }
+
+        await using (await InProcessSink.StartAsync(fixture, InProcessSink.Settings(fixture, topics, db, fixture.Unique("group"))))
+        {
+            await fixture.WaitForCountAsync($"{db}.metrics_samples", 2, TimeSpan.FromSeconds(60));
+            await StreamPipeline.Testing.Eventually.ReturnsAsync(
+                () => fixture.CountAsync($"SELECT max(last_offset) FROM {db}.sink_batches"), n => n == 4, TimeSpan.FromSeconds(30), "the batch with the poison records recorded");
+        }
+
+        var letters = new Dictionary<string, Headers>();
+        using (var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = fixture.Kafka.BootstrapServers,
+            GroupId = fixture.Unique("dlq-reader"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build())
+        {
+            consumer.Subscribe(topics.DeadLetter);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (letters.Count < 3 && DateTime.UtcNow < deadline)
+            {
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (result?.Message is { } message) letters[Header(message.Headers, "source_offset")] = message.Headers;
+            }
+
+            consumer.Close();
+        }
+
+        Assert.Equal(["1", "2", "3"], letters.Keys.Order());
+        Assert.Equal("bad_magic_byte", Header(letters["1"], "reason"));
+        Assert.Equal("unknown_schema_id", Header(letters["2"], "reason"));
+        Assert.Equal("invalid_avro", Header(letters["3"], "reason"));
+        foreach (var headers in letters.Values)
+        {
+            Assert.Equal(topics.Metrics, Header(headers, "source_topic"));
+            Assert.Equal("0", Header(headers, "source_partition"));
+            Assert.False(string.IsNullOrWhiteSpace(Header(headers, "error")));
+        }
+
+        Assert.Equal(2ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_samples"));
+        Assert.Equal(0ul, await fixture.CountAsync($"SELECT countIf(kafka_offset NOT IN (0, 4)) FROM {db}.metrics_samples"));
+    }
+
+    private static string Header(Headers headers, string name) => Encoding.UTF8.GetString(headers.GetLastBytes(name));
+}

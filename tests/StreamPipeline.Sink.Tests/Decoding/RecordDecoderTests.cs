@@ -1,0 +1,72 @@
+using StreamPipeline.Protocol;
+using StreamPipeline.Sink.Decoding;
+using StreamPipeline.Sink.Tests.Infrastructure;
+
+namespace StreamPipeline.Sink.Tests.Decoding;
+
+public sealed class RecordDecoderTests
+{
+    [Fact]
+    public void AppendMetrics_EveryTruncation_ReturnsErrorAndLeavesBuffersUnchanged()
+    {
+        var body = SampleData.Encode(SampleData.Metrics(3, 2), 1).AsSpan(5).ToArray();
+        using var samples = new RowBinaryBuffer();
+        using var disks = new RowBinaryBuffer();
+        using var interfaces = new RowBinaryBuffer();
+        Assert.Null(RecordDecoder.AppendMetrics(body, 1, 7, samples, disks, interfaces));
+        var before = (samples.Length, disks.Length, interfaces.Length);
+
+        for (var length = 0; length < body.Length; length++)
+        {
+            Assert.NotNull(RecordDecoder.AppendMetrics(body.AsSpan(0, length), 1, 8, samples, disks, interfaces));
+            Assert.Equal(before, (samples.Length, disks.Length, interfaces.Length));
+        }
+
+        Assert.Equal(1, samples.Rows);
+    }
+
+    [Fact]
+    public void AppendMetrics_TrailingBytes_ReturnsWrongSchemaError()
+    {
+        var body = SampleData.Encode(SampleData.Metrics(1, 1), 1).AsSpan(5).ToArray().Concat(new byte[] { 0 }).ToArray();
+        using var a = new RowBinaryBuffer();
+        using var b = new RowBinaryBuffer();
+        using var c = new RowBinaryBuffer();
+
+        Assert.Contains("left over", RecordDecoder.AppendMetrics(body, 0, 0, a, b, c), StringComparison.Ordinal);
+        Assert.Equal(0, a.Length);
+    }
+
+    [Fact]
+    public void AppendPresence_InvalidUtf8AgentId_ReturnsError()
+    {
+        var body = SampleData.Encode(SampleData.Presence(1, 0, connected: true), 1).AsSpan(5).ToArray();
+        body[1] = 0xFF; // first byte of agent_id
+        using var rows = new RowBinaryBuffer();
+
+        Assert.Contains("UTF-8", RecordDecoder.AppendPresence(body, 0, 0, rows), StringComparison.Ordinal);
+        Assert.Equal(0, rows.Rows);
+    }
+
+    [Fact]
+    public void Canonical_SchemaFileAndApacheAvroRendering_AreTheSameLayout()
+    {
+        var rendered = Avro.Schema.Parse(AvroSchemas.MetricsSampleJson).ToString();
+
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(rendered));
+        Assert.NotEqual(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(AvroSchemas.AgentPresenceJson));
+        Assert.Equal(SchemaCatalog.Canonical(SchemaCatalog.CommandResultSchemaJson()), SchemaCatalog.Canonical(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema.ToString()));
+    }
+
+    [Fact]
+    public void Validate_BadSettings_NamesEverySetting()
+    {
+        var errors = new SinkOptions { BatchMaxRows = 0, BatchMaxDelay = TimeSpan.Zero, Database = "bad-name", DeadLetterTopic = "agent-metrics" }.Validate();
+
+        Assert.Contains(errors, e => e.StartsWith("Sink:BatchMaxRows", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Sink:BatchMaxDelay", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Sink:Database", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Sink:DeadLetterTopic", StringComparison.Ordinal));
+        Assert.Contains(new ClickHouseOptions().Validate(), e => e.StartsWith("ClickHouse:ConnectionString", StringComparison.Ordinal));
+    }
+}
