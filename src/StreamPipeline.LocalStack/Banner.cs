@@ -17,13 +17,15 @@ internal static class Banner
               ClickHouse (chDB 26.7)    {ch}   (data in {o.ClickHouseDataPath})
               Edge connector            wss://127.0.0.1:{o.ConnectorPort}/agent   certificate {services.CertificatePath}
                 health and metrics      http://127.0.0.1:{o.ConnectorOpsPort}/readyz  http://127.0.0.1:{o.ConnectorOpsPort}/metrics
+              Sink worker               http://127.0.0.1:{o.SinkOpsPort}/readyz   -> ClickHouse database streampipeline
               Command dispatcher        http://127.0.0.1:{o.DispatcherOpsPort}/readyz
               Simulated agents          {o.SimulatedAgents} (sim-000001...), a metrics sample every {o.MetricsInterval.TotalSeconds:0.#} s each
 
             Try:
               curl '{infra.SchemaRegistry.Url}subjects'
               curl 'http://127.0.0.1:{o.ConnectorOpsPort}/metrics' | grep edge_metrics_published
-              curl '{ch}/?query=SELECT+version()'
+              curl '{ch}/' --data-binary 'SELECT count(), uniq(agent_id), max(received_time) FROM streampipeline.metrics_samples'
+              curl '{ch}/' --data-binary 'SELECT agent_id, round(avgMerge(cpu_avg), 1) AS cpu FROM streampipeline.metrics_1m GROUP BY agent_id ORDER BY cpu DESC LIMIT 5'
               dotnet run --project src/StreamPipeline.Cli -- agents --bootstrap {infra.Kafka.BootstrapServers} --registry {infra.SchemaRegistry.Url}
               dotnet run --project src/StreamPipeline.Cli -- send --agent sim-000001 --action get-server-info --wait --bootstrap {infra.Kafka.BootstrapServers} --registry {infra.SchemaRegistry.Url}
 

@@ -7,6 +7,7 @@ using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.Dispatcher.Hosting;
 using StreamPipeline.EdgeConnector.Hosting;
+using StreamPipeline.Sink.Hosting;
 
 namespace StreamPipeline.LocalStack;
 
@@ -21,6 +22,7 @@ internal sealed class PipelineServices : IAsyncDisposable
 
     public WebApplication? Connector { get; private set; }
     public WebApplication? Dispatcher { get; private set; }
+    public WebApplication? Sink { get; private set; }
     public SimulatedFleet? Fleet => _fleet;
     public string CertificatePath { get; private set; } = "";
 
@@ -56,6 +58,13 @@ internal sealed class PipelineServices : IAsyncDisposable
                 ["EdgeConnector:TokenStorePath"] = tokens,
                 ["EdgeConnector:DrainWindow"] = "00:00:02",
             }, b => b.AddEdgeConnector(), app => app.MapEdgeConnector(), ct);
+
+            services.Sink = await services.StartAsync(args, common, new()
+            {
+                ["Sink:OpsAddress"] = "127.0.0.1",
+                ["Sink:OpsPort"] = o.SinkOpsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Sink:CreateDeadLetterTopic"] = "false",
+            }, b => b.AddSink(), app => app.MapSink(), ct);
 
             services.Dispatcher = await services.StartAsync(args, common, new()
             {

@@ -71,6 +71,7 @@ switch (mode)
             await using (services)
             {
                 Banner.Print(infra, services, options);
+                _ = CommandDemo.RunAsync(infra, services, stop.Token);
                 await StatusReporter.RunAsync(infra, services, stop.Token);
                 Console.WriteLine("Stopping: draining agents, flushing Kafka...");
             }

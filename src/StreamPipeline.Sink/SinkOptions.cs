@@ -21,7 +21,7 @@ public sealed class SinkOptions
     public string CommandResultsTopic { get; set; } = Kafka.Topics.PipelineTopics.CommandResults;
 
     /// <summary>Where records that cannot be decoded go, with the reason in headers. Default <c>agent-metrics-sink-dlq</c>.</summary>
-    public string DeadLetterTopic { get; set; } = SinkTopics.DeadLetter;
+    public string DeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.SinkDeadLetter;
 
     /// <summary>Partitions of the dead-letter topic when the sink creates it. Default 3.</summary>
     public int DeadLetterPartitions { get; set; } = 3;
@@ -128,11 +128,4 @@ public sealed class ClickHouseOptions
         if (InsertTimeout < TimeSpan.FromSeconds(1) || InsertTimeout > TimeSpan.FromMinutes(10)) e.Add($"ClickHouse:InsertTimeout must be 1 s..10 min, got {InsertTimeout}.");
         return e;
     }
-}
-
-/// <summary>Topics the sink owns (not part of the shared catalog yet).</summary>
-public static class SinkTopics
-{
-    /// <summary>Records the sink could not decode: raw key and value, reason in headers.</summary>
-    public const string DeadLetter = "agent-metrics-sink-dlq";
 }

@@ -15,6 +15,9 @@ public static class PipelineTopics
     /// <summary>Frames an edge connector refused (raw bytes, reason in headers).</summary>
     public const string MetricsDeadLetter = "agent-metrics-dlq";
 
+    /// <summary>Records the sink could not decode: raw key and value, the reason in headers, skipped by offset.</summary>
+    public const string SinkDeadLetter = "agent-metrics-sink-dlq";
+
     /// <summary>Commands written by other systems for the dispatcher.</summary>
     public const string Commands = "agent-commands";
 
@@ -40,6 +43,7 @@ public static class PipelineTopics
         new(Metrics, 12, replicationFactor),
         new(Presence, 6, replicationFactor),
         new(MetricsDeadLetter, 3, replicationFactor),
+        new(SinkDeadLetter, 3, replicationFactor),
         new(Commands, 6, replicationFactor),
         new(CommandResults, 6, replicationFactor),
         new(ConnectorRequests, 6, replicationFactor),
