@@ -22,8 +22,10 @@ run: chdb
 	$(DOTNET) build -c $(CONFIG) src/StreamPipeline.LocalStack -v quiet -nologo
 	$(DOTNET) run --no-build -c $(CONFIG) --project src/StreamPipeline.LocalStack -- --LocalStack:DataPath=$(CURDIR)/data --LocalStack:ClickHouseDataPath=$(CURDIR)/data/clickhouse $(ARGS)
 
+# Test assemblies run one after another (-m:1): the suites start real engines and load the 2 cores on their own.
 test: chdb
-	$(DOTNET) test StreamPipeline.sln -c $(CONFIG) --logger "console;verbosity=normal"
+	$(DOTNET) build StreamPipeline.sln -c $(CONFIG) -nologo
+	$(DOTNET) test StreamPipeline.sln -c $(CONFIG) --no-build -m:1 -nologo
 
 bench: chdb
 	$(DOTNET) run -c Release --project tests/StreamPipeline.Benchmarks -- $(ARGS)
