@@ -64,17 +64,7 @@ public sealed class DispatcherOptions
     public string PresenceTopic { get; set; } = PipelineTopics.Presence;
 
     /// <summary>Per-action timeouts used unless configured: a restart or a 1000-line log takes longer than server info.</summary>
-    public static IReadOnlyDictionary<string, TimeSpan> DefaultActionTimeouts { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
-    {
-        [CommandActions.GetServerInfo] = TimeSpan.FromSeconds(10),
-        [CommandActions.GetServices] = TimeSpan.FromSeconds(15),
-        [CommandActions.GetService] = TimeSpan.FromSeconds(10),
-        [CommandActions.GetServiceLog] = TimeSpan.FromSeconds(60),
-        [CommandActions.RestartService] = TimeSpan.FromSeconds(60),
-        [CommandActions.GetProcesses] = TimeSpan.FromSeconds(15),
-        [CommandActions.GetProcess] = TimeSpan.FromSeconds(10),
-        [CommandActions.UpdateAgentConfig] = TimeSpan.FromSeconds(10),
-    };
+    public static IReadOnlyDictionary<string, TimeSpan> DefaultActionTimeouts => CommandActions.DefaultTimeouts;
 
     /// <summary>The timeout of an action (a known one: commands are validated first).</summary>
     public TimeSpan TimeoutFor(string action) =>

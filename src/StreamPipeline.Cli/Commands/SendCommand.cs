@@ -16,19 +16,6 @@ namespace StreamPipeline.Cli.Commands;
 /// </summary>
 internal static class SendCommand
 {
-    // The dispatcher's default per-action timeouts (Dispatcher:ActionTimeouts): how long a sent command may take.
-    private static readonly Dictionary<string, TimeSpan> ActionTimeouts = new(StringComparer.Ordinal)
-    {
-        [CommandActions.GetServerInfo] = TimeSpan.FromSeconds(10),
-        [CommandActions.GetServices] = TimeSpan.FromSeconds(15),
-        [CommandActions.GetService] = TimeSpan.FromSeconds(10),
-        [CommandActions.GetServiceLog] = TimeSpan.FromSeconds(60),
-        [CommandActions.RestartService] = TimeSpan.FromSeconds(60),
-        [CommandActions.GetProcesses] = TimeSpan.FromSeconds(15),
-        [CommandActions.GetProcess] = TimeSpan.FromSeconds(10),
-        [CommandActions.UpdateAgentConfig] = TimeSpan.FromSeconds(10),
-    };
-
     public static async Task<int> RunAsync(CliSettings s, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var agent = s.Get("agent");
@@ -53,7 +40,7 @@ internal static class SendCommand
             return Spctl.Usage;
         }
 
-        var waitLimit = deadlineIn + ActionTimeouts[action] + TimeSpan.FromSeconds(5);
+        var waitLimit = deadlineIn + CommandActions.DefaultTimeouts[action] + TimeSpan.FromSeconds(5);
         if (s.Get("wait-timeout") is { } w && (!CliSettings.TryParseDuration(w, out waitLimit) || waitLimit <= TimeSpan.Zero))
         {
             await stderr.WriteLineAsync($"spctl send: --wait-timeout must be a positive duration such as 90s, got '{w}'");

@@ -32,4 +32,20 @@ public static class CommandActions
     [
         GetServerInfo, GetServices, GetService, GetServiceLog, RestartService, GetProcesses, GetProcess, UpdateAgentConfig,
     ];
+
+    /// <summary>
+    /// How long each action may take once sent, unless configured (Dispatcher:ActionTimeouts): a service restart or a
+    /// 1000-line log takes longer than server info.
+    /// </summary>
+    public static IReadOnlyDictionary<string, TimeSpan> DefaultTimeouts { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
+    {
+        [GetServerInfo] = TimeSpan.FromSeconds(10),
+        [GetServices] = TimeSpan.FromSeconds(15),
+        [GetService] = TimeSpan.FromSeconds(10),
+        [GetServiceLog] = TimeSpan.FromSeconds(60),
+        [RestartService] = TimeSpan.FromSeconds(60),
+        [GetProcesses] = TimeSpan.FromSeconds(15),
+        [GetProcess] = TimeSpan.FromSeconds(10),
+        [UpdateAgentConfig] = TimeSpan.FromSeconds(10),
+    };
 }
