@@ -5,8 +5,12 @@ public sealed class EdgeConnectorOptions
 {
     public const string Section = "EdgeConnector";
 
-    /// <summary>This connector's id, in presence events and on every metrics record. Default: host name and process id.</summary>
-    public string ConnectorId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+    /// <summary>
+    /// This connector's id, in presence events, on every metrics record, and how dispatchers route commands to it.
+    /// Must be unique per process start: a restarted process with the same id would inherit requests it knows nothing
+    /// of. Default: host name and a random suffix drawn at start (container pids repeat across restarts).
+    /// </summary>
+    public string ConnectorId { get; set; } = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>Address the agent (wss) listener binds. Default all interfaces.</summary>
     public string ListenAddress { get; set; } = "0.0.0.0";
@@ -38,10 +42,13 @@ public sealed class EdgeConnectorOptions
     /// <summary>Failed authentications allowed per source address per minute before further attempts are refused unchecked. Default 20.</summary>
     public int AuthFailuresPerMinutePerAddress { get; set; } = 20;
 
-    /// <summary>Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 64 KiB.</summary>
-    public int MaxFrameBytes { get; set; } = 64 * 1024;
+    /// <summary>
+    /// Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB: an answer to
+    /// get-service-log (1000 lines) is about 130 KB. Buffers grow only as far as the bytes that actually arrive.
+    /// </summary>
+    public int MaxFrameBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Messages per second one agent may send (sustained); bursts up to 4x. Default 5.</summary>
+    /// <summary>Events (metrics) per second one agent may send (sustained); bursts up to 4x. Answers to our own requests do not count. Default 5.</summary>
     public double AgentMessagesPerSecond { get; set; } = 5;
 
     /// <summary>Invalid or rate-limited frames one session may send per minute before it is closed with 1008. Default 30.</summary>

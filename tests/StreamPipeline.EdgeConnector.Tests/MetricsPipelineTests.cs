@@ -151,7 +151,8 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     [Fact]
     public async Task Frame_LargerThanLimit_ClosedWithMessageTooBigOthersUnaffected()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+            settings: new Dictionary<string, string?> { ["EdgeConnector:MaxFrameBytes"] = "65536" });
         using var good = await RawAgent.ConnectAsync(connector);
         await good.SendAsync(RawAgent.AuthFrame("sim-000010", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000010")));
         await good.ReceiveAsync();
@@ -188,6 +189,26 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
         var close = await agent.ReceiveCloseAsync();
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, close.Status);
         Assert.Contains("too many messages", close.Reason);
+    }
+
+    // Regression: answers to the backend's own requests used to count against the agent's message rate, so a burst of
+    // commands to one agent ended in dropped answers and a 1008 close.
+    [Fact]
+    public async Task Responses_ManyMoreThanTheEventRate_NeitherRateLimitedNorClosed()
+    {
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+            settings: new Dictionary<string, string?> { ["EdgeConnector:AgentMessagesPerSecond"] = "1", ["EdgeConnector:MaxInvalidFramesPerMinute"] = "5" });
+        using var agent = await RawAgent.ConnectAsync(connector);
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000013", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000013")));
+        await agent.ReceiveAsync();
+
+        for (var i = 1; i <= 50; i++)
+            await agent.SendAsync($$"""{"type":"response","id":{{i}},"action":"get-services","payload":{"status":"ok","data":[]},"timestamp":1}""");
+        await agent.SendAsync(RawAgent.MetricsFrame(cpu: 44.5));
+
+        var records = stack.ReadUntil(PipelineTopics.Metrics, read => read.Any(r => Decode(r.Message.Value).ConnectorId == connector.ConnectorId), Deadline);
+        Assert.Contains(records, r => r.Message.Key == "sim-000013" && Decode(r.Message.Value).CpuUsagePercent == 44.5);
+        Assert.Equal(WebSocketState.Open, agent.Socket.State);
     }
 
     private static List<Protocol.AgentPresence> Events(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, string connectorId) =>

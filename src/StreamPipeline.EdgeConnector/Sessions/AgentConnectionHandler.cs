@@ -171,13 +171,6 @@ internal sealed partial class AgentConnectionHandler(
                 break;
             }
 
-            if (!rate.TryTake(Stopwatch.GetTimestamp(), Stopwatch.Frequency))
-            {
-                metrics.InvalidFrame("rate_limited");
-                if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many messages: at most " + _options.AgentMessagesPerSecond + "/s"); break; }
-                continue;
-            }
-
             var received = time.GetUtcNow().ToUnixTimeMilliseconds();
             var receivedTimestamp = Stopwatch.GetTimestamp();
             // Parser, sample and encode buffer are borrowed per frame: an agent between two samples holds none of them.
@@ -191,6 +184,14 @@ internal sealed partial class AgentConnectionHandler(
                 {
                     Invalid(session, Reason(error), error.Message, reader.Frame);
                     if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
+                    continue;
+                }
+
+                // Answers to our own requests are never rate limited: the backend decides how many it asks for.
+                if (envelope.Type != EnvelopeType.Response && !rate.TryTake(Stopwatch.GetTimestamp(), Stopwatch.Frequency))
+                {
+                    metrics.InvalidFrame("rate_limited");
+                    if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many messages: at most " + _options.AgentMessagesPerSecond + "/s"); break; }
                     continue;
                 }
 
