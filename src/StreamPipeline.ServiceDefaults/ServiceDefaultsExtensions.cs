@@ -36,6 +36,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOpenTelemetry().WithMetrics(m =>
         {
             m.AddMeter(meterNames);
+            // .NET runtime metrics (GC heap, thread pool, working set), built into .NET 9+.
+            m.AddMeter("System.Runtime");
             m.AddPrometheusExporter();
         });
         builder.Services.AddHealthChecks();

@@ -89,6 +89,8 @@ public sealed class EdgeLoadHarness : IHarness
             var after = new PrometheusScrape[connectors];
             for (var c = 0; c < connectors; c++) after[c] = await PrometheusScrape.FetchAsync(http, MetricsUrl(c));
             var rssLoaded = edge.Select(e => e!.RssBytes()).ToArray();
+            foreach (var line in (await http.GetStringAsync(MetricsUrl(0))).Split('\n').Where(l => l.StartsWith("dotnet_gc_last_collection_heap_size", StringComparison.Ordinal) || l.StartsWith("dotnet_gc_last_collection_memory_committed", StringComparison.Ordinal) || l.StartsWith("dotnet_process_memory_working_set", StringComparison.Ordinal)))
+                Console.WriteLine("  connector 0 " + line);
 
             var rows = new List<string>();
             double totalFrames = 0;
