@@ -33,7 +33,7 @@ internal static class CommandDemo
             // Consume on a dedicated thread (Consume blocks); it starts from the current end so the result cannot be missed.
             using var results = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
             {
-                BootstrapServers = bootstrap, GroupId = "command-demo-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, FetchWaitMaxMs = 50,
+                BootstrapServers = bootstrap, GroupId = "command-demo-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, FetchWaitMaxMs = 10,
             }).Build();
             var partitions = PipelineTopics.All().Single(t => t.Name == PipelineTopics.CommandResults).Partitions;
             results.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(PipelineTopics.CommandResults, p,
@@ -83,6 +83,10 @@ internal static class CommandDemo
         catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException or TimeoutException or InvalidOperationException)
         {
             Console.WriteLine($"Command demo failed: {e.Message}");
+        }
+        catch (ObjectDisposedException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl-C while it ran: the infrastructure went away underneath it.
         }
     }
 }

@@ -42,6 +42,9 @@ internal sealed class PipelineServices : IAsyncDisposable
                 ["Kafka:BootstrapServers"] = infra.Kafka.BootstrapServers,
                 ["Kafka:SchemaRegistryUrl"] = infra.SchemaRegistry.Url.ToString(),
                 ["ClickHouse:ConnectionString"] = infra.ClickHouse.ConnectionString,
+                // The mock broker holds an empty fetch for the whole fetch.wait.max.ms (500 ms by default) instead of
+                // answering when data arrives as a real broker does; a short wait keeps the command round trip snappy.
+                ["Kafka:Client:fetch.wait.max.ms"] = "10",
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             };

@@ -1,0 +1,224 @@
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StreamPipeline.AgentSimulator;
+using StreamPipeline.AgentSimulator.Fleet;
+using StreamPipeline.Dispatcher.Dispatching;
+using StreamPipeline.Dispatcher.Tests.Dispatching;
+using StreamPipeline.EdgeConnector.Authentication;
+using StreamPipeline.EdgeConnector.Hosting;
+using StreamPipeline.Kafka.Contracts;
+using StreamPipeline.Testing;
+using Xunit.Abstractions;
+
+namespace StreamPipeline.Dispatcher.Tests.EndToEnd;
+
+/// <summary>
+/// One end-to-end test's world, every part real and in this process, each service with its own host: the test's topics
+/// on the fixture's Kafka and Schema Registry (through <see cref="TestBed"/>, which also reads every result), dispatchers,
+/// edge connectors on ephemeral ports sharing one token store and certificate, an <see cref="AgentFrontDoor"/> the
+/// simulated agents dial over wss, and the simulated fleets. The test plays the other systems: it produces commands.
+/// </summary>
+internal sealed class CommandWorld : IAsyncDisposable
+{
+    public const string TokenSeed = "dispatcher-e2e";
+    public const int MaxAgents = 64;
+
+    private readonly string _dir;
+    private readonly List<Connector> _connectors = [];
+    private readonly List<SimulatedFleet> _fleets = [];
+    private readonly ITestOutputHelper _output;
+
+    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output)
+    {
+        Bed = bed;
+        _dir = dir;
+        _output = output;
+    }
+
+    public TestBed Bed { get; }
+    public AgentFrontDoor FrontDoor { get; } = new();
+    public string Metrics => "agent-metrics-" + Bed.Suffix;
+    public string DeadLetter => "agent-metrics-dlq-" + Bed.Suffix;
+    public string CertificatePath => Path.Combine(_dir, "connector.crt");
+
+    public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output)
+    {
+        var bed = await TestBed.StartAsync(fx);
+        var world = new CommandWorld(bed, Directory.CreateTempSubdirectory("commands-e2e-").FullName, output);
+        await fx.Kafka.Topics.EnsureTopicsAsync([new(world.Metrics, 2, 1), new(world.DeadLetter, 1, 1)], CancellationToken.None);
+        await File.WriteAllLinesAsync(Path.Combine(world._dir, "tokens.txt"), Enumerable.Range(1, MaxAgents).Select(i =>
+        {
+            var id = SimulatedFleet.AgentIdFor("sim-", i);
+            return TokenHashes.Line(id, SimulatedFleet.TokenFor(TokenSeed, id));
+        }));
+        return world;
+    }
+
+    /// <summary>Starts an edge connector (its own host) on ephemeral ports and waits until it is ready.</summary>
+    public async Task<Connector> StartConnectorAsync(string connectorId, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var config = new Dictionary<string, string?>
+        {
+            ["EdgeConnector:ConnectorId"] = connectorId,
+            ["EdgeConnector:ListenAddress"] = "127.0.0.1",
+            ["EdgeConnector:Port"] = "0",
+            ["EdgeConnector:OpsPort"] = "0",
+            // One certificate for every connector, as behind a real load balancer's name.
+            ["EdgeConnector:CertificatePath"] = CertificatePath,
+            ["EdgeConnector:CertificateKeyPath"] = Path.Combine(_dir, "connector.key"),
+            ["EdgeConnector:GenerateDevelopmentCertificate"] = "true",
+            ["EdgeConnector:TokenStorePath"] = Path.Combine(_dir, "tokens.txt"),
+            ["EdgeConnector:DrainWindow"] = "00:00:01",
+            ["EdgeConnector:MetricsTopic"] = Metrics,
+            ["EdgeConnector:DeadLetterTopic"] = DeadLetter,
+            ["EdgeConnector:PresenceTopic"] = Bed.Presence,
+            ["EdgeConnector:ConnectorRequestsTopic"] = Bed.Requests,
+            ["EdgeConnector:ConnectorResponsesTopic"] = Bed.Responses,
+            ["Kafka:BootstrapServers"] = Bed.BootstrapServers,
+            ["Kafka:SchemaRegistryUrl"] = Bed.RegistryUrl,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) config[k] = v;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.AddEdgeConnector();
+        var app = builder.Build();
+        app.MapEdgeConnector();
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        var connector = new Connector(connectorId, app,
+            new Uri(addresses.First(a => a.StartsWith("https", StringComparison.Ordinal))).Port,
+            new Uri(addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal))).Port);
+        _connectors.Add(connector);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{connector.OpsPort}/") };
+        await Eventually.ReturnsAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync(new Uri("readyz", UriKind.Relative))).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, ready => ready, TimeSpan.FromSeconds(60), $"connector {connectorId} ready");
+        return connector;
+    }
+
+    /// <summary>Kills a connector as a crash would, as far as one process allows: no drain window, host stopped with a cancelled token.</summary>
+    public async Task KillConnectorAsync(Connector connector)
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        try
+        {
+            await connector.App.StopAsync(cancelled.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await connector.App.DisposeAsync();
+        _connectors.Remove(connector);
+    }
+
+    /// <summary>Starts <paramref name="count"/> simulated agents from number <paramref name="first"/>, all dialing the front door.</summary>
+    public async Task<SimulatedFleet> StartFleetAsync(int count, int first = 1, TimeSpan? responseDelay = null)
+    {
+        if (first + count - 1 > MaxAgents) throw new ArgumentOutOfRangeException(nameof(count), $"at most {MaxAgents} agents are provisioned");
+        var fleet = SimulatedFleet.Start(new SimulatorOptions
+        {
+            ServerUrl = new Uri($"wss://127.0.0.1:{FrontDoor.Port}/agent"),
+            TrustedCertificatePath = CertificatePath,
+            AgentCount = count,
+            FirstAgentNumber = first,
+            TokenSeed = TokenSeed,
+            // Metrics paused: these tests are about commands (and a burst of metrics would count against the rate limit).
+            MetricsInterval = TimeSpan.Zero,
+            MinReconnectDelay = TimeSpan.FromMilliseconds(100),
+            MaxReconnectDelay = TimeSpan.FromSeconds(1),
+            ResponseDelay = responseDelay ?? TimeSpan.Zero,
+        });
+        _fleets.Add(fleet);
+        await fleet.WaitAllAuthenticatedAsync(TimeSpan.FromSeconds(60));
+        return fleet;
+    }
+
+    public async Task<List<AgentCommand>> SendAsync(IEnumerable<AgentCommand> commands)
+    {
+        var sent = new List<AgentCommand>();
+        foreach (var command in commands)
+        {
+            await Bed.SendAsync(command);
+            sent.Add(command);
+        }
+
+        return sent;
+    }
+
+    /// <summary>Waits until every command has a result, then until every dispatcher holds nothing; returns the results by command id.</summary>
+    public async Task<Dictionary<string, CommandResult>> WaitForResultsAsync(IReadOnlyCollection<AgentCommand> commands, TimeSpan timeout, IEnumerable<WebApplication> dispatchers)
+    {
+        var ids = commands.Select(c => c.CommandId).ToHashSet(StringComparer.Ordinal);
+        await Eventually.ReturnsAsync(
+            () => Task.FromResult(Bed.PublishedResults.Select(r => r.CommandId).Where(ids.Contains).Distinct().Count()),
+            n => n == ids.Count, timeout, $"results of all {ids.Count} commands");
+        await Eventually.TrueAsync(
+            () => dispatchers.All(d => d.Services.GetRequiredService<DispatcherWorker>().Engine is { InFlightCount: 0, WaitingCount: 0 }),
+            TimeSpan.FromSeconds(30), "every dispatcher to hold no command");
+        return Bed.PublishedResults.Where(r => ids.Contains(r.CommandId)).GroupBy(r => r.CommandId).ToDictionary(g => g.Key, g => g.First());
+    }
+
+    /// <summary>
+    /// The two guarantees: exactly one terminal result per command on the results topic, and on the agents every command
+    /// that was sent ran exactly once (once when it answered ok; never twice in any case).
+    /// </summary>
+    public void AssertExactlyOnce(IReadOnlyCollection<AgentCommand> commands, IReadOnlyList<SimulatedFleet> fleets, bool allOk = true)
+    {
+        var report = new StringBuilder();
+        foreach (var command in commands)
+        {
+            var results = Bed.PublishedResults.Where(r => r.CommandId == command.CommandId).ToList();
+            Assert.True(results.Count == 1, $"command {command.CommandId} ({command.Action} on {command.AgentId}) has {results.Count} results on the results topic");
+            var result = results[0];
+            report.Append(System.Globalization.CultureInfo.InvariantCulture, $"{command.AgentId} {command.Action,-20} {result.Status,-8} request {result.RequestId} via {result.ConnectorId}\n");
+            if (allOk) Assert.True(result.Status == CommandStatus.Ok, $"{command.Action} on {command.AgentId}: {result.Status} {result.Error}");
+            var agent = fleets.Select(f => f.FindAgent(command.AgentId)).FirstOrDefault(a => a is not null);
+            Assert.NotNull(agent);
+            if (result.RequestId is not { } requestId) continue;
+            var executions = agent.ExecutionCount(requestId);
+            if (result.Status == CommandStatus.Ok) Assert.True(executions == 1, $"request {requestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+            else Assert.True(executions <= 1, $"request {requestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+        }
+
+        // Nothing ran that was not one of these commands' requests (no stray or doubled executions under another id).
+        foreach (var group in commands.GroupBy(c => c.AgentId))
+        {
+            var agent = fleets.Select(f => f.FindAgent(group.Key)).First(a => a is not null)!;
+            var ok = group.Count(c => Bed.PublishedResults.First(r => r.CommandId == c.CommandId).Status == CommandStatus.Ok);
+            Assert.True(agent.TotalExecutions == ok || !allOk, $"{group.Key} executed {agent.TotalExecutions} requests for {ok} commands answered ok");
+        }
+
+        _output.WriteLine(report.ToString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var fleet in _fleets) await fleet.DisposeAsync();
+        foreach (var connector in _connectors.ToArray())
+        {
+            await connector.App.StopAsync();
+            await connector.App.DisposeAsync();
+        }
+
+        await FrontDoor.DisposeAsync();
+        await Bed.DisposeAsync();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    internal sealed record Connector(string Id, WebApplication App, int AgentPort, int OpsPort);
+}
