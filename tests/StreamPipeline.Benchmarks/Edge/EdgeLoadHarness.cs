@@ -105,13 +105,25 @@ public sealed class EdgeLoadHarness : IHarness
                 rows.Add($"| connector {c} | {sessions:N0} | {rssIdle[c] / 1048576:N0} MB | {rssLoaded[c] / 1048576:N0} MB | {perConn:F1} KB | {frames / steady.TotalSeconds:N0} | <= {PrometheusScrape.Quantile(b, a, 0.5)} ms | <= {PrometheusScrape.Quantile(b, a, 0.99)} ms | {after[c].Sum("edge_backpressure_wait_milliseconds_count") - before[c].Sum("edge_backpressure_wait_milliseconds_count"):N0} |");
             }
 
+            Console.WriteLine();
+            Console.WriteLine($"## edge-load: {agents:N0} agents, {connectors} connector process(es), metrics every 5 s, {Environment.ProcessorCount} cores");
+            Console.WriteLine();
+            Console.WriteLine($"Initial connect: {connected:N0} sessions in {connectSeconds:F0} s (each simulator ramps at {ramp:N0}/s; connector admission limit 2,000/s each).");
+            Console.WriteLine();
+            Console.WriteLine("| | sessions | RSS idle | RSS loaded | RSS growth per connection | frames/s | p50 received-to-ack | p99 received-to-ack | backpressure waits |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in rows) Console.WriteLine(r);
+            Console.WriteLine($"| total | {connected:N0} | | | | {totalFrames / steady.TotalSeconds:N0} | | | |");
+            Console.WriteLine();
+            Console.Out.Flush();
+
             // Reconnect storm: connector 0 dies; all its agents reconnect to its replacement at once.
             edge[0]!.Kill();
             var storm = Stopwatch.StartNew();
             edge[0] = StartConnector(connectorDll, 0, kafka, registry, cert, key, tokens);
             await WaitReadyAsync(http, 0, edge[0]!);
             var ready = storm.Elapsed;
-            var stormDeadline = DateTime.UtcNow + connectTimeout;
+            var stormDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Arg(args, "--storm-seconds", 300));
             double back = 0;
             while (DateTime.UtcNow < stormDeadline)
             {
@@ -123,16 +135,6 @@ public sealed class EdgeLoadHarness : IHarness
             var stormSeconds = storm.Elapsed.TotalSeconds;
             var rejected = (await PrometheusScrape.FetchAsync(http, MetricsUrl(0))).Sum("edge_connections_rejected_total");
 
-            Console.WriteLine();
-            Console.WriteLine($"## edge-load: {agents:N0} agents, {connectors} connector process(es), metrics every 5 s, {Environment.ProcessorCount} cores");
-            Console.WriteLine();
-            Console.WriteLine($"Initial connect: {connected:N0} sessions in {connectSeconds:F0} s (each simulator ramps at {ramp:N0}/s; connector admission limit 2,000/s each).");
-            Console.WriteLine();
-            Console.WriteLine("| | sessions | RSS idle | RSS loaded | RSS growth per connection | frames/s | p50 received-to-ack | p99 received-to-ack | backpressure waits |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (var r in rows) Console.WriteLine(r);
-            Console.WriteLine($"| total | {connected:N0} | | | | {totalFrames / steady.TotalSeconds:N0} | | | |");
-            Console.WriteLine();
             Console.WriteLine($"Reconnect storm: connector 0 killed and restarted; ready after {ready.TotalSeconds:F1} s; {back:N0} of {shares[0].Count:N0} agents back after {stormSeconds:F1} s " +
                               $"({back / Math.Max(0.001, stormSeconds - ready.TotalSeconds):N0} connections/s after readiness; {rejected:N0} attempts shed with 503).");
             return connected >= agents ? 0 : 1;
