@@ -8,7 +8,11 @@ using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
 
-/// <summary>Kafka outage under load, and graceful drain.</summary>
+/// <summary>
+/// Kafka outage under load, and graceful drain. Runs alone (no other test class in parallel): it measures this
+/// process's heap, which tests running beside it would inflate (regression: flaky "heap grew" failure in CI).
+/// </summary>
+[Collection(ResilienceCollection.Name)]
 public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelper output) : IClassFixture<ConnectorStackFixture>
 {
     [Fact]
@@ -106,4 +110,10 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.All(disconnects, d => Assert.Contains("draining", d.Reason));
         foreach (var a in agents) a.Dispose();
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ResilienceCollection
+{
+    public const string Name = "resilience (runs alone)";
 }

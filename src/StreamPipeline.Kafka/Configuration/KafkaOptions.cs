@@ -19,7 +19,10 @@ public sealed class KafkaOptions
     /// <summary>Compression of produced batches. Default lz4.</summary>
     public CompressionType Compression { get; set; } = CompressionType.Lz4;
 
-    /// <summary>Extra librdkafka settings (e.g. <c>security.protocol</c>, <c>sasl.mechanism</c>) applied to every client.</summary>
+    /// <summary>
+    /// Extra librdkafka settings (e.g. <c>security.protocol</c>, <c>sasl.mechanism</c>, <c>fetch.wait.max.ms</c>)
+    /// applied to every client, after our defaults: what an operator sets here wins.
+    /// </summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
     public IReadOnlyList<string> Validate()
@@ -35,7 +38,7 @@ public sealed class KafkaOptions
     /// <summary>An idempotent producer: acks=all, retries that keep order and never duplicate.</summary>
     public ProducerConfig ProducerConfig(string clientId)
     {
-        var c = new ProducerConfig(new Dictionary<string, string>(Client))
+        var c = new ProducerConfig
         {
             BootstrapServers = BootstrapServers,
             ClientId = clientId,
@@ -45,13 +48,13 @@ public sealed class KafkaOptions
             LingerMs = 5,
             BatchSize = 1_000_000,
         };
-        return c;
+        return WithClientSettings(c);
     }
 
     /// <summary>A consumer that commits only what the caller says it has processed.</summary>
     public ConsumerConfig ConsumerConfig(string groupId, string clientId)
     {
-        return new ConsumerConfig(new Dictionary<string, string>(Client))
+        return WithClientSettings(new ConsumerConfig
         {
             BootstrapServers = BootstrapServers,
             GroupId = groupId,
@@ -63,6 +66,12 @@ public sealed class KafkaOptions
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
             SessionTimeoutMs = 10_000,
             HeartbeatIntervalMs = 1_000,
-        };
+        });
+    }
+
+    private T WithClientSettings<T>(T config) where T : ClientConfig
+    {
+        foreach (var (key, value) in Client) config.Set(key, value);
+        return config;
     }
 }
