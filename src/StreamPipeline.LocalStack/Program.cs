@@ -77,6 +77,11 @@ switch (mode)
             }
         }
 
+        Console.WriteLine("Stopped.");
+        // Everything is drained, flushed and closed. Leave without running native static destructors: chDB keeps
+        // background threads for the life of the process, and tearing its statics down under them crashed (SIGSEGV)
+        // one stop in six.
+        NativeExit.Now(0);
         return 0;
     }
 
