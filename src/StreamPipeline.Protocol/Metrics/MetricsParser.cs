@@ -23,6 +23,8 @@ public sealed class MetricsParser
     private readonly MetricsLimits _limits;
     private readonly double _maxPercent;
     private readonly byte[] _scratch;
+    private readonly ItemParser<DiskSample> _parseDisk;
+    private readonly ItemParser<NetworkInterfaceSample> _parseInterface;
 
     /// <summary>Creates a parser with the given limits (<see cref="MetricsLimits.Default"/> when null).</summary>
     /// <exception cref="ArgumentException">The limits are invalid; the message lists every problem.</exception>
@@ -39,6 +41,10 @@ public sealed class MetricsParser
 
         // A JSON escape decodes to at most as many bytes as it takes, so this holds any acceptable escaped string.
         _scratch = new byte[Math.Max(256, _limits.MaxStringBytes * 6)];
+
+        // Created once: the hot path must not allocate a delegate per frame.
+        _parseDisk = TryParseDisk;
+        _parseInterface = TryParseInterface;
     }
 
     /// <summary>The limits in force.</summary>
@@ -184,11 +190,11 @@ public sealed class MetricsParser
             }
             else if (name.SequenceEqual("diskUsage"u8))
             {
-                ok = TryParseDisks(ref reader, sample.Disks, out error);
+                ok = TryParseList(ref reader, sample.Disks, "diskUsage", _limits.MaxDisks, nameof(MetricsLimits.MaxDisks), _parseDisk, out error);
             }
             else if (name.SequenceEqual("networkInterfaces"u8))
             {
-                ok = TryParseInterfaces(ref reader, sample.NetworkInterfaces, out error);
+                ok = TryParseList(ref reader, sample.NetworkInterfaces, "networkInterfaces", _limits.MaxNetworkInterfaces, nameof(MetricsLimits.MaxNetworkInterfaces), _parseInterface, out error);
             }
             else
             {
@@ -258,9 +264,13 @@ public sealed class MetricsParser
         return true;
     }
 
-    private bool TryParseDisks(ref Utf8JsonReader reader, ReusableList<DiskSample> disks, out ProtocolError error)
+    private delegate bool ItemParser<in T>(ref Utf8JsonReader reader, T item, int index, out ProtocolError error);
+
+    /// <summary>A list of objects (disks, interfaces): null is empty, at most <paramref name="max"/> items, each parsed into a reused item.</summary>
+    private static bool TryParseList<T>(ref Utf8JsonReader reader, ReusableList<T> items, string field, int max, string limitName, ItemParser<T> parseItem, out ProtocolError error)
+        where T : class, new()
     {
-        disks.Clear();
+        items.Clear();
         error = default;
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -269,23 +279,23 @@ public sealed class MetricsParser
 
         if (reader.TokenType != JsonTokenType.StartArray)
         {
-            return WrongType(new FieldPath("diskUsage"), "an array", reader.TokenType, out error);
+            return WrongType(new FieldPath(field), "an array", reader.TokenType, out error);
         }
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            var index = disks.Count;
-            if (index == _limits.MaxDisks)
+            var index = items.Count;
+            if (index == max)
             {
-                return TooMany("diskUsage", _limits.MaxDisks, nameof(MetricsLimits.MaxDisks), out error);
+                return TooMany(field, max, limitName, out error);
             }
 
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                return WrongType(new FieldPath("diskUsage", index), "an object", reader.TokenType, out error);
+                return WrongType(new FieldPath(field, index), "an object", reader.TokenType, out error);
             }
 
-            if (!TryParseDisk(ref reader, disks.Add(), index, out error))
+            if (!parseItem(ref reader, items.Add(), index, out error))
             {
                 return false;
             }
@@ -366,42 +376,6 @@ public sealed class MetricsParser
             : (seen & Usage) == 0 ? "usagePercent"
             : null;
         return missing is null || Missing(new FieldPath(missing, "diskUsage", index), out error);
-    }
-
-    private bool TryParseInterfaces(ref Utf8JsonReader reader, ReusableList<NetworkInterfaceSample> interfaces, out ProtocolError error)
-    {
-        interfaces.Clear();
-        error = default;
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            return WrongType(new FieldPath("networkInterfaces"), "an array", reader.TokenType, out error);
-        }
-
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            var index = interfaces.Count;
-            if (index == _limits.MaxNetworkInterfaces)
-            {
-                return TooMany("networkInterfaces", _limits.MaxNetworkInterfaces, nameof(MetricsLimits.MaxNetworkInterfaces), out error);
-            }
-
-            if (reader.TokenType != JsonTokenType.StartObject)
-            {
-                return WrongType(new FieldPath("networkInterfaces", index), "an object", reader.TokenType, out error);
-            }
-
-            if (!TryParseInterface(ref reader, interfaces.Add(), index, out error))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private bool TryParseInterface(ref Utf8JsonReader reader, NetworkInterfaceSample nic, int index, out ProtocolError error)
