@@ -1,4 +1,5 @@
 using System.Globalization;
+using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Kafka.Topics;
 
 namespace StreamPipeline.Cli;
@@ -18,6 +19,30 @@ internal sealed class CliSettings
     public string CommandsTopic => Get("commands-topic") ?? PipelineTopics.Commands;
     public string ResultsTopic => Get("results-topic") ?? PipelineTopics.CommandResults;
     public string PresenceTopic => Get("presence-topic") ?? PipelineTopics.Presence;
+
+    /// <summary>Prefix of the <c>Kafka:Client</c> settings in the environment, the same variables the services read.</summary>
+    public const string ClientSettingsPrefix = "StreamPipeline__Kafka__Client__";
+
+    /// <summary>
+    /// Kafka settings through the same factory as the services: <c>StreamPipeline__Kafka__Client__security.protocol</c>,
+    /// <c>..__sasl.mechanism</c> and so on reach every client spctl creates, and win over its defaults.
+    /// </summary>
+    public KafkaOptions Kafka
+    {
+        get
+        {
+            var options = new KafkaOptions { BootstrapServers = BootstrapServers, SchemaRegistryUrl = RegistryUrl };
+            foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            {
+                if (e.Key is string key && key.StartsWith(ClientSettingsPrefix, StringComparison.Ordinal) && e.Value is string value)
+                {
+                    options.Client[key[ClientSettingsPrefix.Length..]] = value;
+                }
+            }
+
+            return options;
+        }
+    }
 
     public static bool TryParse(string[] args, out CliSettings settings, out string error)
     {

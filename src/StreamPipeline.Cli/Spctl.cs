@@ -21,9 +21,10 @@ public static class Spctl
           --bootstrap HOST:PORT[,...]   StreamPipeline__Kafka__BootstrapServers (default 127.0.0.1:9092)
           --registry URL                StreamPipeline__Kafka__SchemaRegistryUrl (default http://127.0.0.1:8081)
           --commands-topic, --results-topic, --presence-topic   topic names when not the defaults
+          StreamPipeline__Kafka__Client__<librdkafka key>=value   e.g. security.protocol, sasl.mechanism: as for the services
 
         Exit codes: 0 ok; 1 the command's result is not ok (error, timeout, expired, rejected);
-                    2 invalid arguments or payload; 3 no result before the deadline; 4 Kafka or Schema Registry unreachable.
+                    2 invalid arguments, payload or Kafka client setting; 3 no result before the deadline; 4 Kafka or Schema Registry unreachable.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -45,6 +46,12 @@ public static class Spctl
                 "" or "help" => await WriteHelpAsync(stdout, Ok),
                 _ => await WriteHelpAsync(stderr, Usage, $"spctl: unknown command '{settings.Verb}'\n\n"),
             };
+        }
+        catch (ArgumentException e) when (e.Message.Contains("configuration property", StringComparison.Ordinal))
+        {
+            // librdkafka refuses a setting when the client is built, e.g. a mistyped StreamPipeline__Kafka__Client__security.protocol.
+            await stderr.WriteLineAsync($"spctl: invalid Kafka client setting: {e.Message}. Check the StreamPipeline__Kafka__Client__* variables.");
+            return Usage;
         }
         catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException)
         {

@@ -1,8 +1,10 @@
 using StreamPipeline.Dispatcher.Hosting;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddEnvironmentVariables("StreamPipeline__");
 builder.AddDispatcher();
 var app = builder.Build();
 app.MapDispatcher();
-await app.RunAsync();
+// Exit codes (docs/deploy.md): 0 drained after SIGTERM/SIGINT, 1 could not start, 3 fatal Kafka error, 4 drain overran.
+return await app.RunServiceAsync();

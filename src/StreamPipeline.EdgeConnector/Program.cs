@@ -1,5 +1,6 @@
 using StreamPipeline.EdgeConnector.Authentication;
 using StreamPipeline.EdgeConnector.Hosting;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 if (args is ["tokens", ..]) return TokensCommand.Run(args[1..], Environment.GetEnvironmentVariable("StreamPipeline__EdgeConnector__TokenStorePath") ?? "tokens.txt");
 
@@ -8,5 +9,5 @@ builder.Configuration.AddEnvironmentVariables("StreamPipeline__");
 builder.AddEdgeConnector();
 var app = builder.Build();
 app.MapEdgeConnector();
-await app.RunAsync();
-return 0;
+// Exit codes (docs/deploy.md): 0 drained after SIGTERM/SIGINT, 1 could not start, 3 incompatible schema, 4 drain overran.
+return await app.RunServiceAsync();

@@ -58,6 +58,9 @@ public sealed class EmbeddedSchemaRegistry : IAsyncDisposable
         });
         builder.Services.AddRoutingCore();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // The owner stops the registry (DisposeAsync). The default console lifetime would take SIGTERM/SIGINT for itself
+        // and stop only this listener, so the process hosting the registry never learnt it was asked to stop.
+        builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
         builder.Services.AddSingleton(new SchemaStore(options.DefaultCompatibility));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);

@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
+using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Topics;
 
@@ -31,10 +32,10 @@ internal static class CommandDemo
             using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = infra.SchemaRegistry.Url.ToString() });
 
             // Consume on a dedicated thread (Consume blocks); it starts from the current end so the result cannot be missed.
-            using var results = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-            {
-                BootstrapServers = bootstrap, GroupId = "command-demo-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false, FetchWaitMaxMs = 10,
-            }).Build();
+            var kafka = new KafkaOptions { BootstrapServers = bootstrap, SchemaRegistryUrl = infra.SchemaRegistry.Url.ToString() };
+            var consumerConfig = kafka.ConsumerConfig("command-demo-" + Guid.NewGuid().ToString("N"), "command-demo");
+            consumerConfig.FetchWaitMaxMs = 10;
+            using var results = new ConsumerBuilder<string, byte[]>(consumerConfig).Build();
             var partitions = PipelineTopics.All().Single(t => t.Name == PipelineTopics.CommandResults).Partitions;
             results.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(PipelineTopics.CommandResults, p,
                 results.QueryWatermarkOffsets(new TopicPartition(PipelineTopics.CommandResults, p), TimeSpan.FromSeconds(10)).High)));
@@ -42,7 +43,7 @@ internal static class CommandDemo
             var now = DateTimeOffset.UtcNow;
             var command = new AgentCommand(Guid.NewGuid().ToString(), agentId, Action, null, now + Deadline, now, "make-run-demo");
             var started = Stopwatch.GetTimestamp();
-            using (var producer = new ProducerBuilder<string, AgentCommand>(new ProducerConfig { BootstrapServers = bootstrap, EnableIdempotence = true, LingerMs = 1 })
+            using (var producer = new ProducerBuilder<string, AgentCommand>(kafka.ProducerConfig("command-demo"))
                        .SetValueSerializer(ContractSerdes.Serializer<AgentCommand>(registry, ContractCodec.ToRecord))
                        .Build())
             {

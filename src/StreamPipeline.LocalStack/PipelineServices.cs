@@ -25,6 +25,7 @@ internal sealed class PipelineServices : IAsyncDisposable
     public WebApplication? Sink { get; private set; }
     public SimulatedFleet? Fleet => _fleet;
     public string CertificatePath { get; private set; } = "";
+    public string TokenStorePath { get; private set; } = "";
 
     public static async Task<PipelineServices> StartAsync(EmbeddedInfrastructure infra, LocalStackOptions o, string[] args, ILoggerFactory loggerFactory, CancellationToken ct)
     {
@@ -35,6 +36,7 @@ internal sealed class PipelineServices : IAsyncDisposable
             Directory.CreateDirectory(data);
             services.CertificatePath = Path.Combine(data, "dev-cert", "connector.crt");
             var tokens = Path.Combine(data, "tokens.txt");
+            services.TokenStorePath = tokens;
             WriteSimulatedTokens(tokens, o);
 
             var common = new Dictionary<string, string?>
@@ -118,6 +120,15 @@ internal sealed class PipelineServices : IAsyncDisposable
     private static void WriteSimulatedTokens(string path, LocalStackOptions o)
     {
         var lines = new List<string> { "# Local run: tokens of the simulated agents (seed LocalStack:TokenSeed). Only hashes are stored." };
+        // Tokens a user issued (make token) survive a restart: only the simulated agents' lines are rewritten.
+        if (File.Exists(path))
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                if (line.Length > 0 && line[0] != '#' && !line.StartsWith("sim-", StringComparison.Ordinal)) lines.Add(line);
+            }
+        }
+
         for (var i = 1; i <= o.SimulatedAgents; i++)
         {
             var id = SimulatedFleet.AgentIdFor("sim-", i);

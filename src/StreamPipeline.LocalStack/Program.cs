@@ -3,10 +3,13 @@ using Microsoft.Extensions.Logging;
 using StreamPipeline.Embedded.Kafka;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.LocalStack;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 // make run: the whole pipeline on embedded defaults, in one process.
 //   (no argument)  Kafka + Schema Registry + ClickHouse, then the services and a simulated fleet
-//   kafka          only the embedded Kafka; prints its bootstrap servers (for services run elsewhere)
+//   infra          Kafka + Schema Registry + ClickHouse only (make infra); writes their endpoints to LocalStack:InfraEnvFile
+//   kafka          only the embedded Kafka; prints its bootstrap servers
+// SIGTERM, SIGINT and Ctrl-C stop every mode with the same drain; exit codes are ServiceExitCodes (docs/deploy.md).
 var configuration = new ConfigurationBuilder()
     .AddJsonFile("appsettings.json", optional: true)
     .AddEnvironmentVariables("StreamPipeline__")
@@ -17,17 +20,12 @@ var errors = options.Validate();
 if (errors.Count > 0)
 {
     Console.Error.WriteLine("Invalid configuration:\n  " + string.Join("\n  ", errors));
-    return 2;
+    return ServiceExitCodes.StartFailed;
 }
 
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-{
-    try { stop.Cancel(); }
-    catch (ObjectDisposedException) { }
-};
+using var signals = new StopSignals(stop, options.StopTimeout);
 
 var mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 switch (mode)
@@ -39,22 +37,31 @@ switch (mode)
         Console.WriteLine($"BOOTSTRAP_SERVERS={kafka.BootstrapServers}");
         Console.Out.Flush();
         await WaitForStopAsync(stop.Token);
-        return 0;
+        return ServiceExitCodes.Success;
+    }
+
+    case "infra":
+    {
+        var infra = await StartInfrastructureAsync(options, loggerFactory, stop.Token);
+        if (infra is null) return ServiceExitCodes.StartFailed;
+        await using (infra)
+        {
+            var envFile = InfraEnvironmentFile.Write(options.InfraEnvFile, infra);
+            Banner.PrintInfrastructure(infra, options, envFile);
+            await WaitForStopAsync(stop.Token);
+            Console.WriteLine("Stopping the infrastructure...");
+            File.Delete(envFile);
+        }
+
+        Console.WriteLine("Stopped.");
+        ServiceRunner.ExitNow(ServiceExitCodes.Success);
+        return ServiceExitCodes.Success;
     }
 
     case "all":
     {
-        EmbeddedInfrastructure infra;
-        try
-        {
-            infra = await EmbeddedInfrastructure.StartAsync(options, loggerFactory, stop.Token);
-        }
-        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or DllNotFoundException)
-        {
-            Console.Error.WriteLine("StreamPipeline could not start: " + e.Message);
-            return 1;
-        }
-
+        var infra = await StartInfrastructureAsync(options, loggerFactory, stop.Token);
+        if (infra is null) return ServiceExitCodes.StartFailed;
         await using (infra)
         {
             PipelineServices services;
@@ -65,9 +72,11 @@ switch (mode)
             catch (Exception e) when (e is InvalidOperationException or IOException or Microsoft.Extensions.Options.OptionsValidationException)
             {
                 Console.Error.WriteLine("StreamPipeline could not start its services: " + e.Message);
-                return 1;
+                return ServiceExitCodes.StartFailed;
             }
 
+            // The endpoints of this run, for `make spctl` and for services started by hand beside it.
+            var envFile = InfraEnvironmentFile.Write(options.InfraEnvFile, infra);
             await using (services)
             {
                 Banner.Print(infra, services, options);
@@ -75,19 +84,34 @@ switch (mode)
                 await StatusReporter.RunAsync(infra, services, stop.Token);
                 Console.WriteLine("Stopping: draining agents, flushing Kafka...");
             }
+
+            File.Delete(envFile);
         }
 
         Console.WriteLine("Stopped.");
         // Everything is drained, flushed and closed. Leave without running native static destructors: chDB keeps
         // background threads for the life of the process, and tearing its statics down under them crashed (SIGSEGV)
         // one stop in six.
-        NativeExit.Now(0);
-        return 0;
+        ServiceRunner.ExitNow(ServiceExitCodes.Success);
+        return ServiceExitCodes.Success;
     }
 
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Use no argument (whole pipeline) or 'kafka' (embedded Kafka only).");
-        return 2;
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use no argument (whole pipeline), 'infra' (Kafka, Schema Registry, ClickHouse) or 'kafka' (embedded Kafka only).");
+        return ServiceExitCodes.StartFailed;
+}
+
+static async Task<EmbeddedInfrastructure?> StartInfrastructureAsync(LocalStackOptions options, ILoggerFactory loggerFactory, CancellationToken ct)
+{
+    try
+    {
+        return await EmbeddedInfrastructure.StartAsync(options, loggerFactory, ct);
+    }
+    catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or DllNotFoundException)
+    {
+        Console.Error.WriteLine("StreamPipeline could not start: " + e.Message);
+        return null;
+    }
 }
 
 static async Task WaitForStopAsync(CancellationToken token)

@@ -1,3 +1,4 @@
+using StreamPipeline.ServiceDefaults.Hosting;
 using StreamPipeline.Sink.Hosting;
 
 if (args is ["migrate", ..]) return await MigrateCommand.RunAsync(args[1..]);
@@ -7,5 +8,5 @@ builder.Configuration.AddEnvironmentVariables("StreamPipeline__");
 builder.AddSink();
 var app = builder.Build();
 app.MapSink();
-await app.RunAsync();
-return Environment.ExitCode;
+// Exit codes (docs/deploy.md): 0 drained after SIGTERM/SIGINT, 1 could not start, 2 fatal sink error, 4 drain overran.
+return await app.RunServiceAsync();

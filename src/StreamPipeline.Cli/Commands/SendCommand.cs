@@ -61,7 +61,7 @@ internal static class SendCommand
         using var results = new ConsumerBuilder<string, byte[]>(TopicReader.Config(s)).Build();
         var ends = s.Has("wait") ? TopicReader.Ends(results, s, s.ResultsTopic) : [];
 
-        using (var producer = new ProducerBuilder<string, AgentCommand>(new ProducerConfig { BootstrapServers = s.BootstrapServers, EnableIdempotence = true, Acks = Acks.All })
+        using (var producer = new ProducerBuilder<string, AgentCommand>(s.Kafka.ProducerConfig("spctl"))
                    .SetValueSerializer(ContractSerdes.Serializer<AgentCommand>(registry, ContractCodec.ToRecord))
                    .Build())
         {

@@ -14,15 +14,13 @@ internal sealed record OnlineAgent(string AgentId, string ConnectorId, long Epoc
 /// <summary>Reads topics from the start or the tail without a consumer group (nothing is committed).</summary>
 internal static class TopicReader
 {
-    public static ConsumerConfig Config(CliSettings s) => new()
+    public static ConsumerConfig Config(CliSettings s)
     {
-        BootstrapServers = s.BootstrapServers,
-        GroupId = "spctl-" + Guid.NewGuid().ToString("N"),
-        EnableAutoCommit = false,
-        EnablePartitionEof = true,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        SocketTimeoutMs = 10_000,
-    };
+        var config = s.Kafka.ConsumerConfig("spctl-" + Guid.NewGuid().ToString("N"), "spctl");
+        config.EnablePartitionEof = true;
+        config.SocketTimeoutMs = 10_000;
+        return config;
+    }
 
     public static int PartitionCount(IConsumer<string, byte[]> consumer, CliSettings s, string topic)
     {

@@ -10,6 +10,7 @@ internal static class TokensCommand
     public static int Run(string[] args, string defaultStore)
     {
         var store = defaultStore;
+        // Messages name the absolute path: "stored in data/tokens.txt" does not say which data/ folder.
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -24,7 +25,7 @@ internal static class TokensCommand
                 {
                     var token = TokenStore.Issue(store, agentId);
                     Console.WriteLine(token);
-                    Console.Error.WriteLine($"Token for agent '{agentId}' printed above; only its hash was stored in {store}. It is not shown again.");
+                    Console.Error.WriteLine($"Token for agent '{agentId}' printed above; only its hash was stored in {Path.GetFullPath(store)}. It is not shown again.");
                     return 0;
                 }
                 catch (ArgumentException e)

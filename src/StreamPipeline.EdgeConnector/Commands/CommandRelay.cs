@@ -193,7 +193,7 @@ internal sealed partial class CommandRelay : BackgroundService
 
     private int PartitionCount(string topic)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        using var admin = new AdminClientBuilder(_kafka.AdminConfig("edge-" + _options.ConnectorId + "-admin")).Build();
         var md = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
         var t = md.Topics.Single();
         if (t.Error.IsError || t.Partitions.Count == 0) throw new KafkaException(t.Error);

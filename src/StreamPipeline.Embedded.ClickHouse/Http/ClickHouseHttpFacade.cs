@@ -64,6 +64,9 @@ internal sealed partial class ClickHouseHttpFacade : IAsyncDisposable
             kestrel.Listen(address, options.Port);
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+        // The owner stops the facade (DisposeAsync). The default console lifetime would take SIGTERM/SIGINT for itself
+        // and stop only this listener, so the process hosting the engine never learnt it was asked to stop.
+        builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
         var app = builder.Build();
         var facade = new ClickHouseHttpFacade(engine, options, app);
         app.Run(facade.HandleAsync);

@@ -21,7 +21,9 @@ public sealed class KafkaOptions
 
     /// <summary>
     /// Extra librdkafka settings (e.g. <c>security.protocol</c>, <c>sasl.mechanism</c>, <c>fetch.wait.max.ms</c>)
-    /// applied to every client, after our defaults: what an operator sets here wins.
+    /// applied to every client: producers, consumers, admin clients and spctl. One rule: what an operator sets here
+    /// wins over every default of ours, including settings a service changes on the config after creating it
+    /// (see <see cref="OperatorPinnedDictionary"/>).
     /// </summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
@@ -69,9 +71,21 @@ public sealed class KafkaOptions
         });
     }
 
+    /// <summary>An admin client (metadata, topic creation) with the same security settings as every other client.</summary>
+    public AdminClientConfig AdminConfig(string clientId) =>
+        WithClientSettings(new AdminClientConfig { BootstrapServers = BootstrapServers, ClientId = clientId });
+
     private T WithClientSettings<T>(T config) where T : ClientConfig
     {
-        foreach (var (key, value) in Client) config.Set(key, value);
-        return config;
+        var pinned = new OperatorPinnedDictionary(Client);
+        foreach (var (key, value) in config) pinned.SetDefault(key, value);
+        // The config is rebuilt over a dictionary that keeps the operator's values whatever is set afterwards.
+        return (T)(ClientConfig)(config switch
+        {
+            Confluent.Kafka.ProducerConfig => new Confluent.Kafka.ProducerConfig(pinned),
+            Confluent.Kafka.ConsumerConfig => new Confluent.Kafka.ConsumerConfig(pinned),
+            AdminClientConfig => new AdminClientConfig(pinned),
+            _ => new ClientConfig(pinned),
+        });
     }
 }

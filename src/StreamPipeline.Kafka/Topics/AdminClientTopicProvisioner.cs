@@ -3,15 +3,19 @@ using Confluent.Kafka.Admin;
 
 namespace StreamPipeline.Kafka.Topics;
 
-/// <summary>Creates topics through Kafka's AdminClient; topics that already exist are accepted as they are.</summary>
-public sealed class AdminClientTopicProvisioner(string bootstrapServers, TimeSpan? requestTimeout = null) : ITopicProvisioner
+/// <summary>
+/// Creates topics through Kafka's AdminClient; topics that already exist are accepted as they are. Services pass
+/// <c>KafkaOptions.AdminConfig</c>, so the operator's security settings reach this client too.
+/// </summary>
+public sealed class AdminClientTopicProvisioner(AdminClientConfig config, TimeSpan? requestTimeout = null) : ITopicProvisioner
 {
     private readonly TimeSpan _timeout = requestTimeout ?? TimeSpan.FromSeconds(30);
+    private readonly string bootstrapServers = config.BootstrapServers;
 
     public async Task EnsureTopicsAsync(IReadOnlyList<TopicSpec> topics, CancellationToken cancellationToken)
     {
         if (topics.Count == 0) return;
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        using var admin = new AdminClientBuilder(config).Build();
         var specs = new List<TopicSpecification>(topics.Count);
         foreach (var t in topics)
         {

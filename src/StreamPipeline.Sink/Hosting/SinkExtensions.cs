@@ -103,7 +103,7 @@ public static partial class SinkExtensions
         var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("StreamPipeline.Sink.Hosting");
         if (sink.CreateDeadLetterTopic)
         {
-            var provisioner = sp.GetService<ITopicProvisioner>() ?? (kafka.CreateTopics ? new AdminClientTopicProvisioner(kafka.BootstrapServers) : null);
+            var provisioner = sp.GetService<ITopicProvisioner>() ?? (kafka.CreateTopics ? new AdminClientTopicProvisioner(kafka.AdminConfig(sink.ClientId + "-admin")) : null);
             if (provisioner is not null)
             {
                 await provisioner.EnsureTopicsAsync([new TopicSpec(sink.DeadLetterTopic, sink.DeadLetterPartitions)], cancellationToken);

@@ -10,8 +10,9 @@ using Xunit.Sdk;
 namespace StreamPipeline.Testing.Kafka;
 
 /// <summary>
-/// A Kafka broker for tests: a real one through Testcontainers.Kafka when a Docker engine is reachable,
-/// librdkafka's embedded mock cluster otherwise, so the same test bodies run on either.
+/// A Kafka broker for tests: a real one through Testcontainers.Kafka when a Docker engine is reachable and the broker
+/// image is already present locally (no registry can be reached here, so a pull would only fail), librdkafka's
+/// embedded mock cluster otherwise, so the same test bodies run on either.
 /// <c>STREAMPIPELINE_TEST_KAFKA</c> = <c>auto</c> (default), <c>embedded</c> or <c>docker</c> forces a choice.
 /// </summary>
 public sealed class KafkaFixture : IAsyncLifetime
@@ -36,14 +37,18 @@ public sealed class KafkaFixture : IAsyncLifetime
     {
         var mode = Environment.GetEnvironmentVariable("STREAMPIPELINE_TEST_KAFKA")?.ToLowerInvariant() ?? "auto";
         string? dockerProblem = null;
-        if (mode is "auto" or "docker")
+        if (mode == "auto" && !LocalImagePresent(KafkaImage, out var why))
+        {
+            dockerProblem = why;
+        }
+        else if (mode is "auto" or "docker")
         {
             try
             {
                 _container = new KafkaBuilder(KafkaImage).Build();
                 await _container.StartAsync();
                 BootstrapServers = _container.GetBootstrapAddress();
-                Topics = new AdminClientTopicProvisioner(BootstrapServers);
+                Topics = new AdminClientTopicProvisioner(new AdminClientConfig { BootstrapServers = BootstrapServers });
                 Description = $"real Kafka ({KafkaImage}) through Testcontainers.Kafka at {BootstrapServers}";
             }
             catch (Exception e) when (mode == "auto" && e is DockerUnavailableException or ArgumentException or InvalidOperationException or TimeoutException)
@@ -59,10 +64,37 @@ public sealed class KafkaFixture : IAsyncLifetime
             BootstrapServers = Embedded.BootstrapServers;
             Topics = new MockClusterTopicProvisioner(Embedded);
             Description = $"embedded librdkafka mock cluster (3 brokers) at {BootstrapServers}" +
-                          (dockerProblem is null ? "" : $"; Testcontainers skipped, no Docker engine: {dockerProblem}");
+                          (dockerProblem is null ? "" : $"; Testcontainers not used: {dockerProblem}");
         }
 
         _sink.OnMessage(new DiagnosticMessage("Kafka for tests: " + Description));
+    }
+
+    /// <summary>Whether <c>docker image inspect</c> finds the image locally (false without a docker CLI or engine).</summary>
+    private static bool LocalImagePresent(string image, out string why)
+    {
+        try
+        {
+            using var inspect = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("docker", ["image", "inspect", "--format", "{{.Id}}", image])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            if (!inspect.WaitForExit(10_000))
+            {
+                inspect.Kill();
+                why = "docker image inspect did not answer within 10 s";
+                return false;
+            }
+
+            why = inspect.ExitCode == 0 ? "" : $"image {image} is not present locally (no registry to pull from; load it or set STREAMPIPELINE_TEST_KAFKA=docker)";
+            return inspect.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            why = "no docker CLI";
+            return false;
+        }
     }
 
     public async Task DisposeAsync()
