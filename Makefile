@@ -8,17 +8,21 @@ SHELL := /bin/bash
 CONFIG ?= Release
 DOTNET ?= dotnet
 
-.PHONY: all chdb restore build run infra token spctl test bench clean
+.PHONY: all chdb uplot restore build run infra token spctl test bench clean
 
 all: build
 
 chdb:
 	@build/fetch-chdb.sh >/dev/null
 
+# The fleet page's charting library (make run serves it; the browser test loads it).
+uplot:
+	@build/fetch-uplot.sh >/dev/null
+
 restore:
 	$(DOTNET) restore StreamPipeline.sln
 
-build: chdb
+build: chdb uplot
 	$(DOTNET) build StreamPipeline.sln -c $(CONFIG)
 
 LOCALSTACK_DLL = src/StreamPipeline.LocalStack/bin/$(CONFIG)/net10.0/StreamPipeline.LocalStack.dll
@@ -29,7 +33,7 @@ STORE ?= data/tokens.txt
 
 # `exec`: the pipeline process replaces the recipe's shell, so SIGTERM/SIGINT sent to make (which forwards them) or to
 # the process itself start the same drain as Ctrl-C. Exit codes: docs/deploy.md.
-run: chdb
+run: chdb uplot
 	$(DOTNET) build -c $(CONFIG) src/StreamPipeline.LocalStack -v quiet -nologo
 	exec $(DOTNET) $(LOCALSTACK_DLL) $(LOCAL_PATHS) $(ARGS)
 
@@ -47,7 +51,7 @@ spctl:
 	@set -a; if [ -f data/infra.env ]; then . ./data/infra.env; fi; set +a; exec $(DOTNET) $(SPCTL_DLL) $(ARGS)
 
 # Test assemblies run one after another (-m:1): the suites start real engines and load the 2 cores on their own.
-test: chdb
+test: chdb uplot
 	$(DOTNET) build StreamPipeline.sln -c $(CONFIG) -nologo
 	$(DOTNET) test StreamPipeline.sln -c $(CONFIG) --no-build -m:1 -nologo
 

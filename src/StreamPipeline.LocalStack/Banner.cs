@@ -7,7 +7,7 @@ internal static class Banner
 {
     private const string AuthenticateExample = """{"type":"request","id":1,"action":"authenticate","payload":{"agent_id":"my-host-1","token":"<token>"}}""";
 
-    public static void Print(EmbeddedInfrastructure infra, PipelineServices services, LocalStackOptions o)
+    public static void Print(EmbeddedInfrastructure infra, PipelineServices services, LocalStackOptions o, Uri? fleetPage = null)
     {
         var ch = infra.ClickHouse.Url.ToString().TrimEnd('/');
         Console.WriteLine($"""
@@ -22,6 +22,7 @@ internal static class Banner
               Sink worker               http://127.0.0.1:{o.SinkOpsPort}/readyz   -> ClickHouse database streampipeline
               Command dispatcher        http://127.0.0.1:{o.DispatcherOpsPort}/readyz
               Simulated agents          {o.SimulatedAgents} (sim-000001...), a metrics sample every {o.MetricsInterval.TotalSeconds:0.#} s each
+              Fleet page (browser)      {fleetPage?.ToString() ?? "off (--FleetPage:Enabled=false, or its port was taken: see the warning above)"}
 
             Try:
               curl '{infra.SchemaRegistry.Url}subjects'

@@ -4,6 +4,7 @@ using StreamPipeline.Embedded.Kafka;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.LocalStack;
 using StreamPipeline.ServiceDefaults.Hosting;
+using StreamPipeline.LocalStack.FleetPage;
 
 // make run: the whole pipeline on embedded defaults, in one process.
 //   (no argument)  Kafka + Schema Registry + ClickHouse, then the services and a simulated fleet
@@ -79,7 +80,9 @@ switch (mode)
             var envFile = InfraEnvironmentFile.Write(options.InfraEnvFile, infra);
             await using (services)
             {
-                Banner.Print(infra, services, options);
+                await using var fleetPage = await FleetPageServer.TryStartAsync(
+                    configuration.GetSection("FleetPage").Get<FleetPageOptions>() ?? new FleetPageOptions(), infra.ClickHouse.Url, "streampipeline", options.MetricsInterval, loggerFactory, stop.Token);
+                Banner.Print(infra, services, options, fleetPage?.Url);
                 _ = CommandDemo.RunAsync(infra, services, stop.Token);
                 await StatusReporter.RunAsync(infra, services, stop.Token);
                 Console.WriteLine("Stopping: draining agents, flushing Kafka...");
