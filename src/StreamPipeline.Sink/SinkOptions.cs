@@ -41,6 +41,12 @@ public sealed class SinkOptions
     /// <summary>Batches inserted at once (each partition has at most one in flight). Default 4 (measured: 2 left ClickHouse idle between a batch's sequential inserts).</summary>
     public int MaxConcurrentInserts { get; set; } = 4;
 
+    /// <summary>
+    /// How long a schema id the Schema Registry answers 404 for is retried (the partition waits) before its records are
+    /// dead-lettered as <c>unknown_schema_id</c>; after that the id is asked again at most once per this period. Default 30 s.
+    /// </summary>
+    public TimeSpan SchemaNotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Apply the migrations of schemas/clickhouse at start. Default true.</summary>
     public bool ApplyMigrations { get; set; } = true;
 
@@ -73,6 +79,7 @@ public sealed class SinkOptions
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
         if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
+        if (SchemaNotFoundGrace < TimeSpan.Zero || SchemaNotFoundGrace > TimeSpan.FromMinutes(4)) e.Add($"Sink:SchemaNotFoundGrace must be 0..4 minutes (the consumer waits that long, within Kafka's max.poll.interval.ms), got {SchemaNotFoundGrace}.");
         if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
         if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
         if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");

@@ -32,6 +32,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly AvroOutput _transcoded = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
@@ -205,15 +206,27 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             reason = "bad_magic_byte";
             error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
         }
-        else if (ResolveSchema(schemaId, state.Kind) != SchemaMatch.Known)
+        else if (ResolveSchema(schemaId, state.Kind) is not { Decode: true } schema)
         {
+            if (_fatal is not null) return;
             reason = "unknown_schema_id";
-            error = $"Schema id {schemaId} is not a streampipeline.v1.{state.Kind switch { RecordKind.Metrics => "MetricsSample", RecordKind.Presence => "AgentPresence", _ => "CommandResult" }} schema this sink can decode (Schema Registry lookup).";
+            error = $"Schema id {schemaId} is not known to the Schema Registry (asked for Sink:SchemaNotFoundGrace), so it cannot be decoded as a {state.Kind} record.";
         }
         else
         {
             var partition = (ushort)result.Partition.Value;
-            error = state.Kind switch
+            if (schema.Plan is { } plan)
+            {
+                // A writer schema other than the sink's own: rewrite the record into the sink's layout first (Avro schema resolution).
+                _transcoded.Reset();
+                var writer = new AvroSpanReader(body);
+                plan.Transcode(ref writer, _transcoded);
+                if (writer.Error is null && !writer.End) writer.Fail("Bytes left over after the record: the data does not match its writer schema.");
+                error = writer.Error;
+                body = _transcoded.Written;
+            }
+
+            error ??= state.Kind switch
             {
                 RecordKind.Metrics => RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]),
                 RecordKind.Presence => RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]),
@@ -238,7 +251,8 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         }
     }
 
-    private SchemaMatch ResolveSchema(int schemaId, RecordKind kind)
+    /// <summary>How to read a schema id; null after an incompatible writer schema stopped the worker.</summary>
+    private SchemaResolution? ResolveSchema(int schemaId, RecordKind kind)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
@@ -249,9 +263,16 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             }
             catch (SchemaRegistryUnavailableException e)
             {
+                _metrics.SchemaLookupFailed(e.NotFound);
                 LogRegistryUnavailable(_logger, e.Message, delay.TotalSeconds);
                 if (_stopping.Token.WaitHandle.WaitOne(delay)) throw new OperationCanceledException(_stopping.Token);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+            }
+            catch (SchemaIncompatibleException e)
+            {
+                // Nothing of this batch is recorded or committed: after the fix the sink resumes at the committed offset.
+                _fatal ??= e;
+                return null;
             }
         }
     }

@@ -143,9 +143,11 @@ internal static class RecordDecoder
         return null;
     }
 
-    private static readonly byte[][] CommandStatuses = ["OK"u8.ToArray(), "ERROR"u8.ToArray(), "TIMEOUT"u8.ToArray(), "EXPIRED"u8.ToArray(), "REJECTED"u8.ToArray()];
-
-    /// <summary>Appends one command result (schemas/avro/command-result.avsc) to <c>command_log</c>; null on success, else why not.</summary>
+    /// <summary>
+    /// Appends one command result to <c>command_log</c>; null on success, else why not. The layout is the sink's reader
+    /// schema for command results (<see cref="SchemaCatalog.ReaderSchema"/>): command-result.avsc with <c>status</c>
+    /// as a string (the writer's enum symbol name, so a symbol added later loads without a sink change).
+    /// </summary>
     public static string? AppendCommandResult(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer log)
     {
         var mark = log.Mark();
@@ -156,9 +158,7 @@ internal static class RecordDecoder
         var hasRequestId = avro.ReadNullableLong(out var requestId);
         if (requestId < 0) avro.Fail("Negative request_id.");
         log.WriteNullableUInt64(hasRequestId, (ulong)requestId);
-        var status = avro.ReadLong();
-        if (status is < 0 or > 4) avro.Fail("CommandStatus symbol does not exist.");
-        else log.WriteString(CommandStatuses[status]);
+        log.WriteString(avro.ReadString()); // status
         log.WriteString(avro.ReadNullableString()); // response_json ('' when null)
         log.WriteString(avro.ReadNullableString()); // error
         log.WriteString(avro.ReadNullableString()); // connector_id

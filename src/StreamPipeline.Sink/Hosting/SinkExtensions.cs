@@ -46,7 +46,8 @@ public static partial class SinkExtensions
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<ClickHouseLoader>(),
                 sp.GetRequiredService<TimeProvider>());
         });
-        services.AddSingleton(sp => new SchemaCatalog(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl));
+        services.AddSingleton(sp => new SchemaCatalog(
+            sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SinkOptions>().SchemaNotFoundGrace));
         services.AddSingleton(sp =>
         {
             var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
