@@ -56,6 +56,13 @@ public sealed class SinkOptions
     /// <summary>TTL of rollups, presence history and the command log, in days. Applied when a table is created. Default 365.</summary>
     public int RollupTtlDays { get; set; } = 365;
 
+    /// <summary>
+    /// A sample whose agent clock differs from the connector's receive time by more than this is stored with
+    /// <c>clock_skewed = 1</c> and counted in <c>sink_clock_skewed_samples_total</c> (the raw tables are partitioned and
+    /// expired by receive time, so a wrong clock cannot spread a batch over many partitions). Default 5 minutes.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Address of the plain-HTTP listener for /healthz, /readyz and /metrics. Default all interfaces.</summary>
     public string OpsAddress { get; set; } = "0.0.0.0";
 
@@ -83,6 +90,7 @@ public sealed class SinkOptions
         if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
         if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
         if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");
+        if (MaxClockSkew < TimeSpan.FromSeconds(1) || MaxClockSkew > TimeSpan.FromDays(365)) e.Add($"Sink:MaxClockSkew must be 1 s..365 days, got {MaxClockSkew}.");
         if (!System.Net.IPAddress.TryParse(OpsAddress, out _)) e.Add($"Sink:OpsAddress must be an IP address, got '{OpsAddress}'.");
         if (OpsPort is < 0 or > 65535) e.Add($"Sink:OpsPort must be 0..65535, got {OpsPort}.");
         if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10)) e.Add($"Sink:DrainTimeout must be 0..10 minutes, got {DrainTimeout}.");

@@ -33,6 +33,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly AvroOutput _transcoded = new();
+    private readonly long _maxClockSkewMs;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
@@ -57,6 +58,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _lifetime = lifetime;
         _logger = logger;
         _time = time;
+        _maxClockSkewMs = (long)settings.MaxClockSkew.TotalMilliseconds;
     }
 
     /// <summary>Migrations applied and the dead-letter topic ensured.</summary>
@@ -163,11 +165,11 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     {
         var offset = result.Offset.Value;
         var batch = state.Current;
-        if (batch is not null && batch.Replay is { } range && offset > range.Last)
+        if (batch is not null && batch.Replay is { } range && offset > range.Last && !batch.Closed)
         {
             // The recorded range ends before this record (its tail was deleted by retention): close it as recorded.
             batch.Closed = true;
-            state.Replay.Dequeue();
+            if (batch.Rejection is null) state.Replay.Dequeue();
         }
 
         if (batch is not null && batch.Closed)
@@ -176,6 +178,13 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             _consumer!.Seek(result.TopicPartitionOffset);
             Pause(state);
             return;
+        }
+
+        if (batch is null && state.Rejected is { } rejected)
+        {
+            // Re-reading a range ClickHouse refused, to dead-letter its records with the reason.
+            state.Rejected = null;
+            batch = state.Current = new PartitionBatch(state.TopicPartition, state.Kind, _time.GetTimestamp(), (rejected.First, rejected.Last)) { Rejection = rejected.Error };
         }
 
         if (batch is null)
@@ -201,7 +210,12 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _metrics.RecordsConsumed.Add(1);
         var value = result.Message.Value;
         string? reason = null, error = null;
-        if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
+        if (batch.Rejection is { } rejection)
+        {
+            reason = "batch_rejected";
+            error = rejection;
+        }
+        else if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
         {
             reason = "bad_magic_byte";
             error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
@@ -228,7 +242,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
 
             error ??= state.Kind switch
             {
-                RecordKind.Metrics => RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]),
+                RecordKind.Metrics => AppendMetrics(body, partition, offset, batch),
                 RecordKind.Presence => RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]),
                 _ => RecordDecoder.AppendCommandResult(body, partition, (ulong)offset, batch.Rows[0]),
             };
@@ -239,16 +253,23 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!));
             _metrics.DeadLetter(reason);
-            LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
+            if (batch.Rejection is null) LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
         }
 
         batch.Added(offset);
         if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows)
         {
-            if (batch.Replay is not null) state.Replay.Dequeue();
+            if (batch.Replay is not null && batch.Rejection is null) state.Replay.Dequeue();
             batch.Closed = true;
             TryDispatch(state);
         }
+    }
+
+    private string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, long offset, PartitionBatch batch)
+    {
+        var error = RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2], _maxClockSkewMs, out var skewed);
+        if (skewed) _metrics.ClockSkewedSamples.Add(1);
+        return error;
     }
 
     /// <summary>How to read a schema id; null after an incompatible writer schema stopped the worker.</summary>
@@ -281,7 +302,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     {
         foreach (var state in _partitions.Values)
         {
-            CollectFlush(state);
+            CollectFlush(state, consuming: true);
             if (state.InFlight is null && state.Current is { Records: > 0 } current && !current.Closed && current.Replay is null &&
                 _time.GetElapsedTime(current.StartedAt) >= _settings.BatchMaxDelay)
             {
@@ -333,14 +354,39 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         state.InFlight = Task.Run(() => _flusher.FlushAsync(batch, token), CancellationToken.None);
     }
 
-    /// <summary>Takes the outcome of a finished insert: remember the commit, or stop the worker on a non-transient error.</summary>
-    private void CollectFlush(PartitionState state)
+    /// <summary>
+    /// Takes the outcome of a finished insert: remember the commit, or stop the worker on a non-transient error. A
+    /// batch refused for its data is re-read and dead-lettered when <paramref name="consuming"/> (the consumer loop);
+    /// otherwise (revoke, drain) it is left uncommitted and the next owner meets the same refusal.
+    /// </summary>
+    private void CollectFlush(PartitionState state, bool consuming = false)
     {
         if (state.InFlight is not { IsCompleted: true } task) return;
         var batch = state.InFlightBatch!;
         state.InFlight = null;
         state.InFlightBatch = null;
-        if (task.IsCompletedSuccessfully)
+        if (task.IsCompletedSuccessfully && task.Result is { } rejection)
+        {
+            _metrics.BatchesRejected.Add(1);
+            if (consuming)
+            {
+                // Everything read after the refused range is read again once its dead letters are out.
+                var (first, last) = batch.Range;
+                if (state.Current is { Closed: true, Rejection: null, Replay: { } recorded })
+                {
+                    // A recorded range already taken off the replay queue: it must still be re-read along its recorded bounds.
+                    var queue = new Queue<(long First, long Last)>([recorded, .. state.Replay]);
+                    state.Replay.Clear();
+                    foreach (var range in queue) state.Replay.Enqueue(range);
+                }
+
+                state.Current?.Dispose();
+                state.Current = null;
+                state.Rejected = (first, last, rejection);
+                _consumer!.Seek(new TopicPartitionOffset(state.TopicPartition, first));
+            }
+        }
+        else if (task.IsCompletedSuccessfully)
         {
             state.PendingCommit = batch.Range.Last + 1;
             _metrics.BatchRecords.Record(batch.Records);

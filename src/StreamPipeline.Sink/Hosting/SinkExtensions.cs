@@ -118,7 +118,7 @@ public static partial class SinkExtensions
         {
             try
             {
-                var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(sink.Database, sink.RawTtlDays, sink.RollupTtlDays, cancellationToken);
+                var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink), cancellationToken);
                 LogMigrated(logger, sink.Database, applied);
                 return;
             }
