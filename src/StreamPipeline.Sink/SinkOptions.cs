@@ -47,6 +47,21 @@ public sealed class SinkOptions
     /// </summary>
     public TimeSpan SchemaNotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Batches this instance may insert while the oldest of them is not committed in Kafka (offset commits failing). A
+    /// replay after a crash re-inserts them under their tokens, which ClickHouse only recognises within each table's
+    /// deduplication window; the sink checks at start that every target table's window holds this plus
+    /// <see cref="MaxConcurrentInserts"/>, and refuses to start otherwise. With N instances, keep N times this below the
+    /// window (all instances insert into the same tables). Default 1,000 (the tables' window is 10,000).
+    /// </summary>
+    public int MaxUncommittedBatches { get; set; } = 1_000;
+
+    /// <summary>
+    /// The same bound in time: no new batch once the oldest uncommitted one is this old. Replicated tables forget
+    /// tokens after <c>replicated_deduplication_window_seconds</c> (default 3600), checked at start. Default 30 minutes.
+    /// </summary>
+    public TimeSpan MaxUncommittedAge { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Apply the migrations of schemas/clickhouse at start. Default true.</summary>
     public bool ApplyMigrations { get; set; } = true;
 
@@ -87,6 +102,8 @@ public sealed class SinkOptions
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
         if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
         if (SchemaNotFoundGrace < TimeSpan.Zero || SchemaNotFoundGrace > TimeSpan.FromMinutes(4)) e.Add($"Sink:SchemaNotFoundGrace must be 0..4 minutes (the consumer waits that long, within Kafka's max.poll.interval.ms), got {SchemaNotFoundGrace}.");
+        if (MaxUncommittedBatches is < 1 or > 1_000_000) e.Add($"Sink:MaxUncommittedBatches must be 1..1,000,000 (and below the tables' deduplication window), got {MaxUncommittedBatches}.");
+        if (MaxUncommittedAge < TimeSpan.FromSeconds(1) || MaxUncommittedAge > TimeSpan.FromDays(7)) e.Add($"Sink:MaxUncommittedAge must be 1 s..7 days, got {MaxUncommittedAge}.");
         if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
         if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
         if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");

@@ -31,5 +31,8 @@ internal sealed class PartitionState(TopicPartition topicPartition, RecordKind k
     /// <summary>Offset to commit (last + 1 of the newest inserted batch) not committed yet.</summary>
     public long? PendingCommit { get; set; }
 
+    /// <summary>The first inserted batch not committed yet: its number among this worker's inserted batches, and when.</summary>
+    public (long Sequence, long Timestamp)? OldestUncommitted { get; set; }
+
     public bool Paused { get; set; }
 }

@@ -34,6 +34,8 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly AvroOutput _transcoded = new();
     private readonly long _maxClockSkewMs;
+    private long _insertedBatches;
+    private bool _holding;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
@@ -348,10 +350,40 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private void TryDispatch(PartitionState state)
     {
         if (state.InFlight is not null || state.Current is not { Closed: true } batch || _fatal is not null) return;
+        if (AtUncommittedBound()) return;
         state.Current = null;
         state.InFlightBatch = batch;
         var token = state.Cancel.Token;
         state.InFlight = Task.Run(() => _flusher.FlushAsync(batch, token), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// True while the batches inserted since the oldest uncommitted one (with the inserts in flight) reach
+    /// <c>Sink:MaxUncommittedBatches</c>, or that batch is older than <c>Sink:MaxUncommittedAge</c>: a replay after a
+    /// crash must stay inside every table's deduplication window (blocks, and seconds for replicated tables), so no
+    /// new batch is inserted until a commit succeeds (the partitions pause, memory stays bounded).
+    /// </summary>
+    private bool AtUncommittedBound()
+    {
+        long? oldestSequence = null;
+        long oldestTime = 0;
+        var inFlight = 0;
+        foreach (var s in _partitions.Values)
+        {
+            if (s.InFlight is not null) inFlight++;
+            if (s.OldestUncommitted is { } o && (oldestSequence is null || o.Sequence < oldestSequence))
+            {
+                oldestSequence = o.Sequence;
+                oldestTime = o.Timestamp;
+            }
+        }
+
+        if (oldestSequence is null) return false;
+        var held = _insertedBatches - oldestSequence.Value + 1 + inFlight >= _settings.MaxUncommittedBatches ||
+                   _time.GetElapsedTime(oldestTime) >= _settings.MaxUncommittedAge;
+        if (held && !_holding) LogHoldingForCommit(_logger, _insertedBatches - oldestSequence.Value + 1, _settings.MaxUncommittedBatches);
+        _holding = held;
+        return held;
     }
 
     /// <summary>
@@ -389,6 +421,8 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         else if (task.IsCompletedSuccessfully)
         {
             state.PendingCommit = batch.Range.Last + 1;
+            _insertedBatches++;
+            if (state.OldestUncommitted is null) state.OldestUncommitted = (_insertedBatches, _time.GetTimestamp());
             _metrics.BatchRecords.Record(batch.Records);
             if (batch.Replay is not null) _metrics.BatchesReplayed.Add(1);
         }
@@ -413,7 +447,12 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             consumer.Commit(offsets);
             _lastCommitFailure = 0;
-            foreach (var committed in offsets) _partitions[committed.TopicPartition].PendingCommit = null;
+            foreach (var committed in offsets)
+            {
+                var state = _partitions[committed.TopicPartition];
+                state.PendingCommit = null;
+                state.OldestUncommitted = null;
+            }
         }
         catch (KafkaException e)
         {

@@ -111,15 +111,24 @@ public static partial class SinkExtensions
             }
         }
 
-        if (!sink.ApplyMigrations) return;
         var loader = sp.GetRequiredService<ClickHouseLoader>();
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)
         {
             try
             {
-                var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink), cancellationToken);
-                LogMigrated(logger, sink.Database, applied);
+                if (sink.ApplyMigrations)
+                {
+                    var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink), cancellationToken);
+                    LogMigrated(logger, sink.Database, applied);
+                }
+
+                var problems = await DeduplicationWindowCheck.ProblemsAsync(loader.Client, sink, cancellationToken);
+                if (problems.Count > 0)
+                {
+                    throw new InvalidOperationException("A replay after a crash could insert twice: " + string.Join(" ", problems));
+                }
+
                 return;
             }
             catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
