@@ -41,6 +41,27 @@ public sealed class SinkOptions
     /// <summary>Batches inserted at once (each partition has at most one in flight). Default 4 (measured: 2 left ClickHouse idle between a batch's sequential inserts).</summary>
     public int MaxConcurrentInserts { get; set; } = 4;
 
+    /// <summary>
+    /// How long a schema id the Schema Registry answers 404 for is retried (the partition waits) before its records are
+    /// dead-lettered as <c>unknown_schema_id</c>; after that the id is asked again at most once per this period. Default 30 s.
+    /// </summary>
+    public TimeSpan SchemaNotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Batches this instance may insert while the oldest of them is not committed in Kafka (offset commits failing). A
+    /// replay after a crash re-inserts them under their tokens, which ClickHouse only recognises within each table's
+    /// deduplication window; the sink checks at start that every target table's window holds this plus
+    /// <see cref="MaxConcurrentInserts"/>, and refuses to start otherwise. With N instances, keep N times this below the
+    /// window (all instances insert into the same tables). Default 1,000 (the tables' window is 10,000).
+    /// </summary>
+    public int MaxUncommittedBatches { get; set; } = 1_000;
+
+    /// <summary>
+    /// The same bound in time: no new batch once the oldest uncommitted one is this old. Replicated tables forget
+    /// tokens after <c>replicated_deduplication_window_seconds</c> (default 3600), checked at start. Default 30 minutes.
+    /// </summary>
+    public TimeSpan MaxUncommittedAge { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Apply the migrations of schemas/clickhouse at start. Default true.</summary>
     public bool ApplyMigrations { get; set; } = true;
 
@@ -49,6 +70,13 @@ public sealed class SinkOptions
 
     /// <summary>TTL of rollups, presence history and the command log, in days. Applied when a table is created. Default 365.</summary>
     public int RollupTtlDays { get; set; } = 365;
+
+    /// <summary>
+    /// A sample whose agent clock differs from the connector's receive time by more than this is stored with
+    /// <c>clock_skewed = 1</c> and counted in <c>sink_clock_skewed_samples_total</c> (the raw tables are partitioned and
+    /// expired by receive time, so a wrong clock cannot spread a batch over many partitions). Default 5 minutes.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Address of the plain-HTTP listener for /healthz, /readyz and /metrics. Default all interfaces.</summary>
     public string OpsAddress { get; set; } = "0.0.0.0";
@@ -73,9 +101,13 @@ public sealed class SinkOptions
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
         if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
+        if (SchemaNotFoundGrace < TimeSpan.Zero || SchemaNotFoundGrace > TimeSpan.FromMinutes(4)) e.Add($"Sink:SchemaNotFoundGrace must be 0..4 minutes (the consumer waits that long, within Kafka's max.poll.interval.ms), got {SchemaNotFoundGrace}.");
+        if (MaxUncommittedBatches is < 1 or > 1_000_000) e.Add($"Sink:MaxUncommittedBatches must be 1..1,000,000 (and below the tables' deduplication window), got {MaxUncommittedBatches}.");
+        if (MaxUncommittedAge < TimeSpan.FromSeconds(1) || MaxUncommittedAge > TimeSpan.FromDays(7)) e.Add($"Sink:MaxUncommittedAge must be 1 s..7 days, got {MaxUncommittedAge}.");
         if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
         if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
         if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");
+        if (MaxClockSkew < TimeSpan.FromSeconds(1) || MaxClockSkew > TimeSpan.FromDays(365)) e.Add($"Sink:MaxClockSkew must be 1 s..365 days, got {MaxClockSkew}.");
         if (!System.Net.IPAddress.TryParse(OpsAddress, out _)) e.Add($"Sink:OpsAddress must be an IP address, got '{OpsAddress}'.");
         if (OpsPort is < 0 or > 65535) e.Add($"Sink:OpsPort must be 0..65535, got {OpsPort}.");
         if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10)) e.Add($"Sink:DrainTimeout must be 0..10 minutes, got {DrainTimeout}.");

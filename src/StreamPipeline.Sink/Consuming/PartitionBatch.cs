@@ -50,6 +50,9 @@ internal sealed class PartitionBatch : IDisposable
 
     public List<DeadLetter>? DeadLetters { get; private set; }
 
+    /// <summary>Set when this batch re-reads a range ClickHouse refused: its records are dead-lettered with this reason, nothing is inserted.</summary>
+    public string? Rejection { get; init; }
+
     /// <summary>The range the token and <c>sink_batches</c> use: the recorded one for a replay, else the records seen.</summary>
     public (long First, long Last) Range => Replay ?? (First, Last);
 

@@ -19,13 +19,20 @@ internal sealed class PartitionState(TopicPartition topicPartition, RecordKind k
     /// <summary>The batch being inserted (at most one per partition, so ranges are recorded and committed in order).</summary>
     public PartitionBatch? InFlightBatch { get; set; }
 
-    public Task? InFlight { get; set; }
+    /// <summary>The insert of <see cref="InFlightBatch"/>: null when done, else why ClickHouse refused the rows.</summary>
+    public Task<string?>? InFlight { get; set; }
+
+    /// <summary>A range ClickHouse refused: re-read from Kafka and dead-lettered whole, then committed.</summary>
+    public (long First, long Last, string Error)? Rejected { get; set; }
 
     /// <summary>Cancels the in-flight insert when the partition is lost or the drain time is over.</summary>
     public CancellationTokenSource Cancel { get; } = new();
 
     /// <summary>Offset to commit (last + 1 of the newest inserted batch) not committed yet.</summary>
     public long? PendingCommit { get; set; }
+
+    /// <summary>The first inserted batch not committed yet: its number among this worker's inserted batches, and when.</summary>
+    public (long Sequence, long Timestamp)? OldestUncommitted { get; set; }
 
     public bool Paused { get; set; }
 }

@@ -53,6 +53,9 @@ internal sealed partial class SinkWorker
     [LoggerMessage(EventId = 4317, Level = LogLevel.Information, Message = "ClickHouse available again: {Count} partitions resumed")]
     private static partial void LogResumedAfterOutage(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 4318, Level = LogLevel.Warning, Message = "{Batches} batches inserted since the oldest one not committed (Sink:MaxUncommittedBatches {Max}, or Sink:MaxUncommittedAge reached): no new batch until an offset commit succeeds, so a replay stays inside the deduplication window")]
+    private static partial void LogHoldingForCommit(ILogger logger, long batches, int max);
+
     [LoggerMessage(EventId = 4315, Level = LogLevel.Critical, Message = "Sink stopped, nothing more is committed: {Explanation}")]
     private static partial void LogFatal(ILogger logger, string explanation, Exception exception);
 }

@@ -32,6 +32,10 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly AvroOutput _transcoded = new();
+    private readonly long _maxClockSkewMs;
+    private long _insertedBatches;
+    private bool _holding;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
@@ -56,6 +60,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _lifetime = lifetime;
         _logger = logger;
         _time = time;
+        _maxClockSkewMs = (long)settings.MaxClockSkew.TotalMilliseconds;
     }
 
     /// <summary>Migrations applied and the dead-letter topic ensured.</summary>
@@ -162,11 +167,11 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     {
         var offset = result.Offset.Value;
         var batch = state.Current;
-        if (batch is not null && batch.Replay is { } range && offset > range.Last)
+        if (batch is not null && batch.Replay is { } range && offset > range.Last && !batch.Closed)
         {
             // The recorded range ends before this record (its tail was deleted by retention): close it as recorded.
             batch.Closed = true;
-            state.Replay.Dequeue();
+            if (batch.Rejection is null) state.Replay.Dequeue();
         }
 
         if (batch is not null && batch.Closed)
@@ -175,6 +180,13 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             _consumer!.Seek(result.TopicPartitionOffset);
             Pause(state);
             return;
+        }
+
+        if (batch is null && state.Rejected is { } rejected)
+        {
+            // Re-reading a range ClickHouse refused, to dead-letter its records with the reason.
+            state.Rejected = null;
+            batch = state.Current = new PartitionBatch(state.TopicPartition, state.Kind, _time.GetTimestamp(), (rejected.First, rejected.Last)) { Rejection = rejected.Error };
         }
 
         if (batch is null)
@@ -200,22 +212,39 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _metrics.RecordsConsumed.Add(1);
         var value = result.Message.Value;
         string? reason = null, error = null;
-        if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
+        if (batch.Rejection is { } rejection)
+        {
+            reason = "batch_rejected";
+            error = rejection;
+        }
+        else if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
         {
             reason = "bad_magic_byte";
             error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
         }
-        else if (ResolveSchema(schemaId, state.Kind) != SchemaMatch.Known)
+        else if (ResolveSchema(schemaId, state.Kind) is not { Decode: true } schema)
         {
+            if (_fatal is not null) return;
             reason = "unknown_schema_id";
-            error = $"Schema id {schemaId} is not a streampipeline.v1.{state.Kind switch { RecordKind.Metrics => "MetricsSample", RecordKind.Presence => "AgentPresence", _ => "CommandResult" }} schema this sink can decode (Schema Registry lookup).";
+            error = $"Schema id {schemaId} is not known to the Schema Registry (asked for Sink:SchemaNotFoundGrace), so it cannot be decoded as a {state.Kind} record.";
         }
         else
         {
             var partition = (ushort)result.Partition.Value;
-            error = state.Kind switch
+            if (schema.Plan is { } plan)
             {
-                RecordKind.Metrics => RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]),
+                // A writer schema other than the sink's own: rewrite the record into the sink's layout first (Avro schema resolution).
+                _transcoded.Reset();
+                var writer = new AvroSpanReader(body);
+                plan.Transcode(ref writer, _transcoded);
+                if (writer.Error is null && !writer.End) writer.Fail("Bytes left over after the record: the data does not match its writer schema.");
+                error = writer.Error;
+                body = _transcoded.Written;
+            }
+
+            error ??= state.Kind switch
+            {
+                RecordKind.Metrics => AppendMetrics(body, partition, offset, batch),
                 RecordKind.Presence => RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]),
                 _ => RecordDecoder.AppendCommandResult(body, partition, (ulong)offset, batch.Rows[0]),
             };
@@ -226,19 +255,27 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!));
             _metrics.DeadLetter(reason);
-            LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
+            if (batch.Rejection is null) LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
         }
 
         batch.Added(offset);
         if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows)
         {
-            if (batch.Replay is not null) state.Replay.Dequeue();
+            if (batch.Replay is not null && batch.Rejection is null) state.Replay.Dequeue();
             batch.Closed = true;
             TryDispatch(state);
         }
     }
 
-    private SchemaMatch ResolveSchema(int schemaId, RecordKind kind)
+    private string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, long offset, PartitionBatch batch)
+    {
+        var error = RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2], _maxClockSkewMs, out var skewed);
+        if (skewed) _metrics.ClockSkewedSamples.Add(1);
+        return error;
+    }
+
+    /// <summary>How to read a schema id; null after an incompatible writer schema stopped the worker.</summary>
+    private SchemaResolution? ResolveSchema(int schemaId, RecordKind kind)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
@@ -249,9 +286,16 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             }
             catch (SchemaRegistryUnavailableException e)
             {
+                _metrics.SchemaLookupFailed(e.NotFound);
                 LogRegistryUnavailable(_logger, e.Message, delay.TotalSeconds);
                 if (_stopping.Token.WaitHandle.WaitOne(delay)) throw new OperationCanceledException(_stopping.Token);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+            }
+            catch (SchemaIncompatibleException e)
+            {
+                // Nothing of this batch is recorded or committed: after the fix the sink resumes at the committed offset.
+                _fatal ??= e;
+                return null;
             }
         }
     }
@@ -260,7 +304,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     {
         foreach (var state in _partitions.Values)
         {
-            CollectFlush(state);
+            CollectFlush(state, consuming: true);
             if (state.InFlight is null && state.Current is { Records: > 0 } current && !current.Closed && current.Replay is null &&
                 _time.GetElapsedTime(current.StartedAt) >= _settings.BatchMaxDelay)
             {
@@ -306,22 +350,79 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private void TryDispatch(PartitionState state)
     {
         if (state.InFlight is not null || state.Current is not { Closed: true } batch || _fatal is not null) return;
+        if (AtUncommittedBound()) return;
         state.Current = null;
         state.InFlightBatch = batch;
         var token = state.Cancel.Token;
         state.InFlight = Task.Run(() => _flusher.FlushAsync(batch, token), CancellationToken.None);
     }
 
-    /// <summary>Takes the outcome of a finished insert: remember the commit, or stop the worker on a non-transient error.</summary>
-    private void CollectFlush(PartitionState state)
+    /// <summary>
+    /// True while the batches inserted since the oldest uncommitted one (with the inserts in flight) reach
+    /// <c>Sink:MaxUncommittedBatches</c>, or that batch is older than <c>Sink:MaxUncommittedAge</c>: a replay after a
+    /// crash must stay inside every table's deduplication window (blocks, and seconds for replicated tables), so no
+    /// new batch is inserted until a commit succeeds (the partitions pause, memory stays bounded).
+    /// </summary>
+    private bool AtUncommittedBound()
+    {
+        long? oldestSequence = null;
+        long oldestTime = 0;
+        var inFlight = 0;
+        foreach (var s in _partitions.Values)
+        {
+            if (s.InFlight is not null) inFlight++;
+            if (s.OldestUncommitted is { } o && (oldestSequence is null || o.Sequence < oldestSequence))
+            {
+                oldestSequence = o.Sequence;
+                oldestTime = o.Timestamp;
+            }
+        }
+
+        if (oldestSequence is null) return false;
+        var held = _insertedBatches - oldestSequence.Value + 1 + inFlight >= _settings.MaxUncommittedBatches ||
+                   _time.GetElapsedTime(oldestTime) >= _settings.MaxUncommittedAge;
+        if (held && !_holding) LogHoldingForCommit(_logger, _insertedBatches - oldestSequence.Value + 1, _settings.MaxUncommittedBatches);
+        _holding = held;
+        return held;
+    }
+
+    /// <summary>
+    /// Takes the outcome of a finished insert: remember the commit, or stop the worker on a non-transient error. A
+    /// batch refused for its data is re-read and dead-lettered when <paramref name="consuming"/> (the consumer loop);
+    /// otherwise (revoke, drain) it is left uncommitted and the next owner meets the same refusal.
+    /// </summary>
+    private void CollectFlush(PartitionState state, bool consuming = false)
     {
         if (state.InFlight is not { IsCompleted: true } task) return;
         var batch = state.InFlightBatch!;
         state.InFlight = null;
         state.InFlightBatch = null;
-        if (task.IsCompletedSuccessfully)
+        if (task.IsCompletedSuccessfully && task.Result is { } rejection)
+        {
+            _metrics.BatchesRejected.Add(1);
+            if (consuming)
+            {
+                // Everything read after the refused range is read again once its dead letters are out.
+                var (first, last) = batch.Range;
+                if (state.Current is { Closed: true, Rejection: null, Replay: { } recorded })
+                {
+                    // A recorded range already taken off the replay queue: it must still be re-read along its recorded bounds.
+                    var queue = new Queue<(long First, long Last)>([recorded, .. state.Replay]);
+                    state.Replay.Clear();
+                    foreach (var range in queue) state.Replay.Enqueue(range);
+                }
+
+                state.Current?.Dispose();
+                state.Current = null;
+                state.Rejected = (first, last, rejection);
+                _consumer!.Seek(new TopicPartitionOffset(state.TopicPartition, first));
+            }
+        }
+        else if (task.IsCompletedSuccessfully)
         {
             state.PendingCommit = batch.Range.Last + 1;
+            _insertedBatches++;
+            if (state.OldestUncommitted is null) state.OldestUncommitted = (_insertedBatches, _time.GetTimestamp());
             _metrics.BatchRecords.Record(batch.Records);
             if (batch.Replay is not null) _metrics.BatchesReplayed.Add(1);
         }
@@ -346,7 +447,12 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             consumer.Commit(offsets);
             _lastCommitFailure = 0;
-            foreach (var committed in offsets) _partitions[committed.TopicPartition].PendingCommit = null;
+            foreach (var committed in offsets)
+            {
+                var state = _partitions[committed.TopicPartition];
+                state.PendingCommit = null;
+                state.OldestUncommitted = null;
+            }
         }
         catch (KafkaException e)
         {

@@ -16,6 +16,51 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
 
     public readonly bool End => _position == _buffer.Length;
 
+    /// <summary>Bytes read so far.</summary>
+    public readonly int Position => _position;
+
+    /// <summary>A reader over the same record, positioned at <paramref name="position"/> (a value located earlier).</summary>
+    public readonly AvroSpanReader At(int position)
+    {
+        var reader = new AvroSpanReader(_buffer);
+        reader._position = position;
+        return reader;
+    }
+
+    /// <summary>Continues at <paramref name="position"/>, a place this reader or a copy of it reached before.</summary>
+    public void MoveTo(int position) => _position = position;
+
+    /// <summary><paramref name="count"/> raw bytes (a boolean, float, double or fixed).</summary>
+    public ReadOnlySpan<byte> ReadRaw(int count)
+    {
+        if (Error is not null) return default;
+        if (_buffer.Length - _position < count)
+        {
+            Fail("Avro data ends in the middle of a value (truncated record).");
+            return default;
+        }
+
+        var value = _buffer.Slice(_position, count);
+        _position += count;
+        return value;
+    }
+
+    /// <summary>Length-prefixed bytes (Avro bytes, or a string not checked for UTF-8).</summary>
+    public ReadOnlySpan<byte> ReadBytes()
+    {
+        var length = ReadLong();
+        if (Error is not null) return default;
+        if (length < 0 || length > _buffer.Length - _position)
+        {
+            Fail(length < 0 ? "Negative Avro length." : "Avro bytes longer than the rest of the record (truncated record).");
+            return default;
+        }
+
+        var value = _buffer.Slice(_position, (int)length);
+        _position += (int)length;
+        return value;
+    }
+
     public long ReadLong()
     {
         if (Error is not null) return 0;

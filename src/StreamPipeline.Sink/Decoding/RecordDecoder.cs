@@ -21,8 +21,17 @@ internal static class RecordDecoder
     private static readonly byte[] Disconnected = "DISCONNECTED"u8.ToArray();
 
     /// <summary>Appends one metrics sample (samples row + a row per disk + a row per interface); null on success, else why not.</summary>
-    public static string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer samples, RowBinaryBuffer disks, RowBinaryBuffer interfaces)
+    public static string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer samples, RowBinaryBuffer disks, RowBinaryBuffer interfaces) =>
+        AppendMetrics(body, partition, offset, samples, disks, interfaces, long.MaxValue, out _);
+
+    /// <summary>
+    /// Appends one metrics sample; <paramref name="clockSkewed"/> tells whether its agent time is more than
+    /// <paramref name="maxClockSkewMs"/> away from its receive time (stored as <c>clock_skewed</c>).
+    /// </summary>
+    public static string? AppendMetrics(
+        ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer samples, RowBinaryBuffer disks, RowBinaryBuffer interfaces, long maxClockSkewMs, out bool clockSkewed)
     {
+        clockSkewed = false;
         var samplesMark = samples.Mark();
         var disksMark = disks.Mark();
         var interfacesMark = interfaces.Mark();
@@ -34,7 +43,8 @@ internal static class RecordDecoder
         samples.WriteString(avro.ReadString()); // session_id
         var agentTime = avro.ReadLong();
         samples.WriteInt64(agentTime);
-        samples.WriteInt64(avro.ReadLong()); // received_time
+        var receivedTime = avro.ReadLong();
+        samples.WriteInt64(receivedTime);
         samples.WriteFloat64(avro.ReadDouble()); // cpu
         samples.WriteFloat64(avro.ReadDouble()); // ram %
         samples.WriteFloat64(avro.ReadDouble()); // ram GB
@@ -53,6 +63,7 @@ internal static class RecordDecoder
             {
                 disks.WriteString(agentId);
                 disks.WriteInt64(agentTime);
+                disks.WriteInt64(receivedTime);
                 disks.WriteUInt16((ushort)diskCount);
                 disks.WriteString(avro.ReadString()); // device
                 disks.WriteString(avro.ReadString()); // mountpoint
@@ -73,6 +84,7 @@ internal static class RecordDecoder
             {
                 interfaces.WriteString(agentId);
                 interfaces.WriteInt64(agentTime);
+                interfaces.WriteInt64(receivedTime);
                 interfaces.WriteUInt16((ushort)interfaceCount);
                 interfaces.WriteString(avro.ReadString()); // name
                 interfaces.WriteString(avro.ReadString()); // mac
@@ -98,6 +110,9 @@ internal static class RecordDecoder
 
         samples.WriteUInt16((ushort)diskCount);
         samples.WriteUInt16((ushort)interfaceCount);
+        var skew = (Int128)agentTime - receivedTime;
+        clockSkewed = skew > maxClockSkewMs || skew < -maxClockSkewMs;
+        samples.WriteUInt8(clockSkewed ? (byte)1 : (byte)0);
         samples.WriteUInt16(partition);
         samples.WriteUInt64(offset);
         samples.EndRow();
@@ -143,9 +158,11 @@ internal static class RecordDecoder
         return null;
     }
 
-    private static readonly byte[][] CommandStatuses = ["OK"u8.ToArray(), "ERROR"u8.ToArray(), "TIMEOUT"u8.ToArray(), "EXPIRED"u8.ToArray(), "REJECTED"u8.ToArray()];
-
-    /// <summary>Appends one command result (schemas/avro/command-result.avsc) to <c>command_log</c>; null on success, else why not.</summary>
+    /// <summary>
+    /// Appends one command result to <c>command_log</c>; null on success, else why not. The layout is the sink's reader
+    /// schema for command results (<see cref="SchemaCatalog.ReaderSchema"/>): command-result.avsc with <c>status</c>
+    /// as a string (the writer's enum symbol name, so a symbol added later loads without a sink change).
+    /// </summary>
     public static string? AppendCommandResult(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer log)
     {
         var mark = log.Mark();
@@ -156,9 +173,7 @@ internal static class RecordDecoder
         var hasRequestId = avro.ReadNullableLong(out var requestId);
         if (requestId < 0) avro.Fail("Negative request_id.");
         log.WriteNullableUInt64(hasRequestId, (ulong)requestId);
-        var status = avro.ReadLong();
-        if (status is < 0 or > 4) avro.Fail("CommandStatus symbol does not exist.");
-        else log.WriteString(CommandStatuses[status]);
+        log.WriteString(avro.ReadString()); // status
         log.WriteString(avro.ReadNullableString()); // response_json ('' when null)
         log.WriteString(avro.ReadNullableString()); // error
         log.WriteString(avro.ReadNullableString()); // connector_id

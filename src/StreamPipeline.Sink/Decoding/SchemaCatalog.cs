@@ -5,41 +5,68 @@ using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Sink.Decoding;
 
-/// <summary>How a schema id in a record's framing relates to what the sink decodes.</summary>
-internal enum SchemaMatch
+/// <summary>What the sink does with records framed with one schema id.</summary>
+/// <param name="Decode">False: dead-letter them (the registry does not know the id).</param>
+/// <param name="Plan">Null when the writer schema is the sink's own layout (decoded as is); else the schema-resolution transcoder.</param>
+internal sealed record SchemaResolution(bool Decode, Transcoder? Plan)
 {
-    /// <summary>The registry's schema for the id is the sink's schema for that topic (docs ignored): decode.</summary>
-    Known,
+    public static readonly SchemaResolution Identity = new(true, null);
 
-    /// <summary>The id is unknown to the registry or names another schema: dead-letter the record.</summary>
-    Unknown,
+    public static readonly SchemaResolution Unknown = new(false, null);
 }
 
 /// <summary>
-/// Decides, once per schema id, whether records framed with it have the layout the sink decodes: it fetches the schema
-/// from the Schema Registry and compares it, without docs, with the embedded schemas/avro file. Registry outages are
-/// retried by the caller (<see cref="SchemaRegistryUnavailableException"/>), never turned into dead letters.
+/// Decides, once per schema id, how records framed with it are read: it fetches the writer schema from the Schema
+/// Registry; the sink's own layout (the embedded schemas/avro file, docs ignored) is decoded as is, any other
+/// compatible writer through Avro schema resolution (<see cref="AvroResolver"/>), an incompatible one stops the
+/// worker (<see cref="SchemaIncompatibleException"/>). Registry outages are retried by the caller
+/// (<see cref="SchemaRegistryUnavailableException"/>), never turned into dead letters; so is a 404 for
+/// <c>Sink:SchemaNotFoundGrace</c> (a producer registers and produces; a registry replica may lag), after which the
+/// id is dead-lettered and asked again at most once per grace period.
 /// </summary>
 internal sealed class SchemaCatalog : IDisposable
 {
     private readonly ISchemaRegistryClient _client;
-    private readonly Dictionary<(int Id, RecordKind Kind), SchemaMatch> _known = [];
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _notFoundGrace;
+    private readonly Dictionary<(int Id, RecordKind Kind), SchemaResolution> _known = [];
+    private readonly Dictionary<int, (long FirstNotFound, long RetryAt)> _notFound = [];
     private readonly string _metrics = Canonical(AvroSchemas.MetricsSampleJson);
     private readonly string _presence = Canonical(AvroSchemas.AgentPresenceJson);
-    private readonly string _commandResult = Canonical(CommandResultSchemaJson());
 
-    public SchemaCatalog(ISchemaRegistryClient client) => _client = client;
+    public SchemaCatalog(ISchemaRegistryClient client, TimeProvider time, TimeSpan notFoundGrace)
+    {
+        _client = client;
+        _time = time;
+        _notFoundGrace = notFoundGrace;
+    }
 
-    public SchemaCatalog(string registryUrl)
-        : this(new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = registryUrl, RequestTimeoutMs = 10_000 }))
+    public SchemaCatalog(string registryUrl, TimeProvider time, TimeSpan notFoundGrace)
+        : this(new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = registryUrl, RequestTimeoutMs = 10_000 }), time, notFoundGrace)
     {
     }
 
+    /// <summary>The sink's reader schema of each topic kind. Command results read <c>status</c> as a string, so a status symbol added by a newer dispatcher loads as its name.</summary>
+    internal static AvroSchemaNode ReaderSchema(RecordKind kind) => kind switch
+    {
+        RecordKind.Metrics => MetricsReader,
+        RecordKind.Presence => PresenceReader,
+        _ => CommandResultReader,
+    };
+
+    private static readonly AvroSchemaNode MetricsReader = AvroSchemaNode.Parse(AvroSchemas.MetricsSampleJson);
+    private static readonly AvroSchemaNode PresenceReader = AvroSchemaNode.Parse(AvroSchemas.AgentPresenceJson);
+    private static readonly AvroSchemaNode CommandResultReader =
+        AvroSchemaNode.Parse(CommandResultSchemaJson()).WithFieldType("status", AvroSchemaNode.Primitive(AvroKind.String));
+
     /// <summary>Called on the consumer thread; blocks only the first time an id is seen.</summary>
-    /// <exception cref="SchemaRegistryUnavailableException">The registry did not answer; try again later.</exception>
-    public SchemaMatch Resolve(int schemaId, RecordKind kind)
+    /// <exception cref="SchemaRegistryUnavailableException">The registry did not answer (or not yet knows the id); try again later.</exception>
+    /// <exception cref="SchemaIncompatibleException">The writer schema cannot be read by this sink: stop.</exception>
+    public SchemaResolution Resolve(int schemaId, RecordKind kind)
     {
         if (_known.TryGetValue((schemaId, kind), out var match)) return match;
+        var now = _time.GetTimestamp();
+        if (_notFound.TryGetValue(schemaId, out var missing) && missing.RetryAt != 0 && now < missing.RetryAt) return SchemaResolution.Unknown;
         string text;
         try
         {
@@ -48,33 +75,49 @@ internal sealed class SchemaCatalog : IDisposable
         }
         catch (SchemaRegistryException e) when (e.ErrorCode is 40403 || e.Status == System.Net.HttpStatusCode.NotFound)
         {
-            _known[(schemaId, kind)] = SchemaMatch.Unknown;
-            return SchemaMatch.Unknown;
+            if (!_notFound.TryGetValue(schemaId, out missing)) missing = (now, 0);
+            if (missing.RetryAt == 0 && _time.GetElapsedTime(missing.FirstNotFound) < _notFoundGrace)
+            {
+                _notFound[schemaId] = missing;
+                throw new SchemaRegistryUnavailableException(schemaId, e) { NotFound = true };
+            }
+
+            var retryAt = now + (long)(_notFoundGrace.TotalSeconds * _time.TimestampFrequency);
+            _notFound[schemaId] = (missing.FirstNotFound, retryAt);
+            return SchemaResolution.Unknown;
         }
         catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or TaskCanceledException or TimeoutException)
         {
             throw new SchemaRegistryUnavailableException(schemaId, e);
         }
 
-        string canonical;
-        try
-        {
-            canonical = Canonical(text);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            canonical = "";
-        }
+        _notFound.Remove(schemaId);
+        match = Compile(schemaId, kind, text);
+        _known[(schemaId, kind)] = match;
+        return match;
+    }
 
-        var expected = kind switch
+    private SchemaResolution Compile(int schemaId, RecordKind kind, string text)
+    {
+        var identity = kind switch
         {
             RecordKind.Metrics => _metrics,
             RecordKind.Presence => _presence,
-            _ => _commandResult,
+            _ => null,
         };
-        match = string.Equals(canonical, expected, StringComparison.Ordinal) ? SchemaMatch.Known : SchemaMatch.Unknown;
-        _known[(schemaId, kind)] = match;
-        return match;
+        try
+        {
+            if (identity is not null && string.Equals(Canonical(text), identity, StringComparison.Ordinal)) return SchemaResolution.Identity;
+            return new SchemaResolution(true, AvroResolver.Compile(AvroSchemaNode.Parse(text), ReaderSchema(kind)));
+        }
+        catch (AvroIncompatibleException e)
+        {
+            throw new SchemaIncompatibleException(schemaId, kind, e.Message, e);
+        }
+        catch (Exception e) when (e is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new SchemaIncompatibleException(schemaId, kind, "the registry's schema text is not an Avro schema (" + e.Message + ")", e);
+        }
     }
 
     public void Dispose() => _client.Dispose();
@@ -172,6 +215,19 @@ internal sealed class SchemaCatalog : IDisposable
     }
 }
 
+/// <summary>A writer schema the sink cannot read: the worker stops rather than dead-letter every record of a topic.</summary>
+internal sealed class SchemaIncompatibleException(int schemaId, RecordKind kind, string why, Exception inner)
+    : Exception($"Schema id {schemaId} on the {kind} topic cannot be read by this sink: {why}. To fix: deploy the sink version whose schemas/avro has this change (upgrade sinks before producers), " +
+        "or register a writer schema that only adds fields with defaults or removes fields the sink does not need (Schema Registry compatibility BACKWARD or FULL keeps that from happening); " +
+        "nothing is committed past this record, so the sink resumes here once it can read it.", inner)
+{
+    public int SchemaId { get; } = schemaId;
+}
+
 /// <summary>The Schema Registry could not be asked about a schema id.</summary>
 internal sealed class SchemaRegistryUnavailableException(int schemaId, Exception inner)
-    : Exception($"The Schema Registry did not answer for schema id {schemaId}: {inner.Message}", inner);
+    : Exception($"The Schema Registry did not answer for schema id {schemaId}: {inner.Message}", inner)
+{
+    /// <summary>The registry answered 404 (not yet registered, or a replica lagging), within <c>Sink:SchemaNotFoundGrace</c>.</summary>
+    public bool NotFound { get; init; }
+}

@@ -11,18 +11,18 @@ internal static class SinkTables
         "agent_id", "connector_id", "session_id", "agent_time", "received_time",
         "cpu_usage_percent", "ram_usage_percent", "ram_used_gb", "uptime_seconds",
         "load_1m", "load_5m", "load_15m", "disk_read_speed_mbps", "disk_write_speed_mbps",
-        "disk_count", "interface_count", "kafka_partition", "kafka_offset",
+        "disk_count", "interface_count", "clock_skewed", "kafka_partition", "kafka_offset",
     ]);
 
     public static readonly SinkTable MetricsDisks = new("metrics_disks",
     [
-        "agent_id", "agent_time", "disk_index", "device", "mountpoint", "fstype",
+        "agent_id", "agent_time", "received_time", "disk_index", "device", "mountpoint", "fstype",
         "total_gb", "used_gb", "usage_percent", "kafka_partition", "kafka_offset",
     ]);
 
     public static readonly SinkTable MetricsInterfaces = new("metrics_interfaces",
     [
-        "agent_id", "agent_time", "interface_index", "name", "mac", "ipv4", "ipv6",
+        "agent_id", "agent_time", "received_time", "interface_index", "name", "mac", "ipv4", "ipv6",
         "upload_speed_mbps", "download_speed_mbps", "kafka_partition", "kafka_offset",
     ]);
 

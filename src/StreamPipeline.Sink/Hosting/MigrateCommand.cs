@@ -30,7 +30,7 @@ internal static class MigrateCommand
         using var client = new ClickHouseClient(clickHouse.ConnectionString);
         try
         {
-            var applied = await new MigrationRunner(client, loggerFactory.CreateLogger("migrate")).ApplyAsync(sink.Database, sink.RawTtlDays, sink.RollupTtlDays, CancellationToken.None);
+            var applied = await new MigrationRunner(client, loggerFactory.CreateLogger("migrate")).ApplyAsync(MigrationSettings.From(sink), CancellationToken.None);
             Console.WriteLine($"Database {sink.Database}: {applied} migrations applied, {Migration.LoadEmbedded().Count} in total.");
             return 0;
         }

@@ -46,7 +46,8 @@ public static partial class SinkExtensions
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<ClickHouseLoader>(),
                 sp.GetRequiredService<TimeProvider>());
         });
-        services.AddSingleton(sp => new SchemaCatalog(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl));
+        services.AddSingleton(sp => new SchemaCatalog(
+            sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SinkOptions>().SchemaNotFoundGrace));
         services.AddSingleton(sp =>
         {
             var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
@@ -110,15 +111,24 @@ public static partial class SinkExtensions
             }
         }
 
-        if (!sink.ApplyMigrations) return;
         var loader = sp.GetRequiredService<ClickHouseLoader>();
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)
         {
             try
             {
-                var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(sink.Database, sink.RawTtlDays, sink.RollupTtlDays, cancellationToken);
-                LogMigrated(logger, sink.Database, applied);
+                if (sink.ApplyMigrations)
+                {
+                    var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink), cancellationToken);
+                    LogMigrated(logger, sink.Database, applied);
+                }
+
+                var problems = await DeduplicationWindowCheck.ProblemsAsync(loader.Client, sink, cancellationToken);
+                if (problems.Count > 0)
+                {
+                    throw new InvalidOperationException("A replay after a crash could insert twice: " + string.Join(" ", problems));
+                }
+
                 return;
             }
             catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)

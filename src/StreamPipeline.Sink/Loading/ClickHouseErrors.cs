@@ -36,10 +36,36 @@ internal static class ClickHouseErrors
         [516] = "AUTHENTICATION_FAILED",
     };
 
+    /// <summary>
+    /// Server codes that refuse one batch for its data, which every retry of that same batch (same rows, same token)
+    /// would meet again: the batch is dead-lettered and the partition moves on, instead of holding an insert slot forever.
+    /// 252 only for "too many partitions for single INSERT block"; "too many parts" in the table is merges falling
+    /// behind, which passes (transient).
+    /// </summary>
+    private static readonly Dictionary<int, string> Poison = new()
+    {
+        [69] = "ARGUMENT_OUT_OF_BOUND",
+        [252] = "TOO_MANY_PARTS",
+        [321] = "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE",
+        [395] = "FUNCTION_THROW_IF_VALUE_IS_NON_ZERO",
+        [469] = "VIOLATED_CONSTRAINT",
+    };
+
+    /// <summary>True when ClickHouse refused this batch because of its rows (see <see cref="Poison"/>).</summary>
+    public static bool IsPoison(Exception exception) =>
+        exception is ClickHouseServerException server && Poison.ContainsKey(server.ErrorCode) &&
+        (server.ErrorCode != 252 || server.Message.Contains("partitions for single INSERT block", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The reason stored with the dead letters of a refused batch: code, name and ClickHouse's first line.</summary>
+    public static string ExplainPoison(Exception exception, string table) =>
+        exception is ClickHouseServerException server && Poison.TryGetValue(server.ErrorCode, out var name)
+            ? $"ClickHouse refused the batch for table {table}: error {server.ErrorCode} {name}: {FirstLine(server.Message)}"
+            : $"ClickHouse refused the batch for table {table}: {FirstLine(exception.Message)}";
+
     /// <summary>True for failures a later attempt may not see: network, timeouts, an open circuit, server overload.</summary>
     public static bool IsTransient(Exception exception) => exception switch
     {
-        ClickHouseServerException server => !Fatal.ContainsKey(server.ErrorCode),
+        ClickHouseServerException server => !Fatal.ContainsKey(server.ErrorCode) && !IsPoison(server),
         HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutRejectedException or BrokenCircuitException or TimeoutException => true,
         // HttpClient reports its own timeout as a cancellation; the caller's token is checked separately.
         TaskCanceledException => true,

@@ -4,6 +4,21 @@ using System.Text;
 
 namespace StreamPipeline.Sink.Schema;
 
+/// <summary>One statement of a migration; <paramref name="When"/>, if set, is a query that must return 1 for it to run.</summary>
+internal sealed record MigrationStep(string Sql, string? When);
+
+/// <summary>What the placeholders of the migrations are filled with (from <see cref="SinkOptions"/>).</summary>
+internal sealed record MigrationSettings(string Database, int RawTtlDays, int RollupTtlDays)
+{
+    /// <summary>Fills <c>{max_clock_skew_ms}</c>: rows copied by 008 are marked <c>clock_skewed</c> with it.</summary>
+    public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Apply migrations up to this version only (tests of an upgrade from an older schema).</summary>
+    public int MaxVersion { get; init; } = int.MaxValue;
+
+    public static MigrationSettings From(SinkOptions options) => new(options.Database, options.RawTtlDays, options.RollupTtlDays) { MaxClockSkew = options.MaxClockSkew };
+}
+
 /// <summary>One file of schemas/clickhouse (<c>NNN_name.sql</c>), embedded in the sink.</summary>
 /// <param name="Version">The number before the underscore; migrations run in this order.</param>
 /// <param name="Name">The rest of the file name.</param>
@@ -16,24 +31,42 @@ internal sealed record Migration(int Version, string Name, string Sql)
     public string Checksum { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql)));
 
     /// <summary>The statements of the file with the placeholders filled, one per <c>;</c> at the end of a line.</summary>
-    public IReadOnlyList<string> Statements(string database, int rawTtlDays, int rollupTtlDays)
+    public IReadOnlyList<string> Statements(string database, int rawTtlDays, int rollupTtlDays) =>
+        Steps(new MigrationSettings(database, rawTtlDays, rollupTtlDays)).Select(s => s.Sql).ToList();
+
+    /// <summary>
+    /// The statements with the placeholders filled. A statement preceded by a line <c>-- when: SELECT ...</c> runs only
+    /// when that query returns 1: how a migration that moves data (CREATE, copy, EXCHANGE) stays safe to run again
+    /// after a crash in the middle.
+    /// </summary>
+    public IReadOnlyList<MigrationStep> Steps(MigrationSettings settings)
     {
         var text = Sql
-            .Replace("{database}", database, StringComparison.Ordinal)
-            .Replace("{raw_ttl_days}", rawTtlDays.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{rollup_ttl_days}", rollupTtlDays.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
-        var statements = new List<string>();
+            .Replace("{database}", settings.Database, StringComparison.Ordinal)
+            .Replace("{raw_ttl_days}", settings.RawTtlDays.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{rollup_ttl_days}", settings.RollupTtlDays.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{max_clock_skew_ms}", ((long)settings.MaxClockSkew.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var steps = new List<MigrationStep>();
         var current = new StringBuilder();
+        string? when = null;
         foreach (var rawLine in text.Split('\n'))
         {
             var line = rawLine.TrimEnd('\r');
-            if (current.Length == 0 && (line.Length == 0 || line.TrimStart().StartsWith("--", StringComparison.Ordinal))) continue;
+            var start = line.TrimStart();
+            if (current.Length == 0 && start.StartsWith("-- when:", StringComparison.Ordinal))
+            {
+                when = start["-- when:".Length..].Trim();
+                continue;
+            }
+
+            if (current.Length == 0 && (line.Length == 0 || start.StartsWith("--", StringComparison.Ordinal))) continue;
             var trimmed = line.TrimEnd();
             if (trimmed.EndsWith(';'))
             {
                 current.Append(trimmed.AsSpan(0, trimmed.Length - 1));
-                statements.Add(current.ToString());
+                steps.Add(new MigrationStep(current.ToString(), when));
                 current.Clear();
+                when = null;
             }
             else
             {
@@ -41,8 +74,8 @@ internal sealed record Migration(int Version, string Name, string Sql)
             }
         }
 
-        if (current.ToString().Trim().Length > 0) statements.Add(current.ToString());
-        return statements;
+        if (current.ToString().Trim().Length > 0) steps.Add(new MigrationStep(current.ToString(), when));
+        return steps;
     }
 
     /// <summary>Every embedded migration, in version order.</summary>

@@ -13,8 +13,13 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
 {
     /// <summary>Creates the database and applies what is missing; returns how many migrations were applied now.</summary>
     /// <exception cref="InvalidOperationException">An applied migration's file changed since (its checksum differs).</exception>
-    public async Task<int> ApplyAsync(string database, int rawTtlDays, int rollupTtlDays, CancellationToken cancellationToken)
+    public Task<int> ApplyAsync(string database, int rawTtlDays, int rollupTtlDays, CancellationToken cancellationToken) =>
+        ApplyAsync(new MigrationSettings(database, rawTtlDays, rollupTtlDays), cancellationToken);
+
+    /// <inheritdoc cref="ApplyAsync(string, int, int, CancellationToken)"/>
+    public async Task<int> ApplyAsync(MigrationSettings settings, CancellationToken cancellationToken)
     {
+        var database = settings.Database;
         await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
         await client.ExecuteNonQueryAsync($"""
             CREATE TABLE IF NOT EXISTS {database}.schema_migrations
@@ -41,6 +46,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
         var count = 0;
         foreach (var migration in Migration.LoadEmbedded())
         {
+            if (migration.Version > settings.MaxVersion) break;
             if (applied.TryGetValue(migration.Version, out var checksum))
             {
                 if (!string.Equals(checksum, migration.Checksum, StringComparison.Ordinal))
@@ -53,9 +59,10 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
                 continue;
             }
 
-            foreach (var statement in migration.Statements(database, rawTtlDays, rollupTtlDays))
+            foreach (var step in migration.Steps(settings))
             {
-                await client.ExecuteNonQueryAsync(statement, cancellationToken: cancellationToken);
+                if (step.When is { } when && Convert.ToInt64(await client.ExecuteScalarAsync(when, cancellationToken: cancellationToken), CultureInfo.InvariantCulture) != 1) continue;
+                await client.ExecuteNonQueryAsync(step.Sql, cancellationToken: cancellationToken);
             }
 
             await client.InsertBinaryAsync(

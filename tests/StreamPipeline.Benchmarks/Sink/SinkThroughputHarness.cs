@@ -172,19 +172,20 @@ internal sealed class SinkThroughputHarness : IHarness
             {
                 MetricsAvroReader.Read(records[i], sample);
                 var agentTime = DateTimeOffset.FromUnixTimeMilliseconds(sample.AgentTimeMs).UtcDateTime;
-                s.Add([sample.AgentId, sample.ConnectorId, sample.SessionId, agentTime, DateTimeOffset.FromUnixTimeMilliseconds(sample.ReceivedTimeMs).UtcDateTime,
+                var receivedTime = DateTimeOffset.FromUnixTimeMilliseconds(sample.ReceivedTimeMs).UtcDateTime;
+                s.Add([sample.AgentId, sample.ConnectorId, sample.SessionId, agentTime, receivedTime,
                     sample.CpuUsagePercent, sample.RamUsagePercent, sample.RamUsedGb, sample.UptimeSeconds, sample.Load1m!, sample.Load5m!, sample.Load15m!,
-                    sample.DiskReadSpeedMbps!, sample.DiskWriteSpeedMbps!, (ushort)sample.Disks.Count, (ushort)sample.NetworkInterfaces.Count, (ushort)0, (ulong)i]);
+                    sample.DiskReadSpeedMbps!, sample.DiskWriteSpeedMbps!, (ushort)sample.Disks.Count, (ushort)sample.NetworkInterfaces.Count, false, (ushort)0, (ulong)i]);
                 var k = 0;
                 foreach (var disk in sample.Disks.AsSpan())
                 {
-                    d.Add([sample.AgentId, agentTime, (ushort)k++, disk.Device.Value, disk.Mountpoint.Value, disk.Fstype.Value, disk.TotalGb, disk.UsedGb, disk.UsagePercent, (ushort)0, (ulong)i]);
+                    d.Add([sample.AgentId, agentTime, receivedTime, (ushort)k++, disk.Device.Value, disk.Mountpoint.Value, disk.Fstype.Value, disk.TotalGb, disk.UsedGb, disk.UsagePercent, (ushort)0, (ulong)i]);
                 }
 
                 k = 0;
                 foreach (var nic in sample.NetworkInterfaces.AsSpan())
                 {
-                    n.Add([sample.AgentId, agentTime, (ushort)k++, nic.Name.Value, nic.Mac.Value, nic.Ipv4.Value, nic.Ipv6.Value, nic.UploadSpeedMbps, nic.DownloadSpeedMbps, (ushort)0, (ulong)i]);
+                    n.Add([sample.AgentId, agentTime, receivedTime, (ushort)k++, nic.Name.Value, nic.Mac.Value, nic.Ipv4.Value, nic.Ipv6.Value, nic.UploadSpeedMbps, nic.DownloadSpeedMbps, (ushort)0, (ulong)i]);
                 }
             }
 

@@ -23,7 +23,10 @@ public sealed class DeadLetterTests(SinkFixture fixture)
             }
         }
 
-        await using (await InProcessSink.StartAsync(fixture, InProcessSink.Settings(fixture, topics, db, fixture.Unique("group"))))
+        var settings = InProcessSink.Settings(fixture, topics, db, fixture.Unique("group"));
+        // Id 987654 is never registered: dead-lettered once the 404 grace is over.
+        settings["Sink:SchemaNotFoundGrace"] = "00:00:01";
+        await using (await InProcessSink.StartAsync(fixture, settings))
         {
             await fixture.WaitForCountAsync($"{db}.metrics_samples", 2, TimeSpan.FromSeconds(60));
             await StreamPipeline.Testing.Eventually.ReturnsAsync(

@@ -79,4 +79,42 @@ public sealed class MigrationRunnerTests(SinkFixture fixture)
 
         Assert.Equal(["CREATE TABLE db.a (x UInt8) ENGINE = Memory", "CREATE VIEW db.b AS\nSELECT 3"], statements);
     }
+
+    [Fact]
+    public async Task ApplyAsync_UpgradeFrom007WithData_RawTablesByReceiveTimeRowsKeptRollupsNotCountedTwice()
+    {
+        var db = fixture.Unique("upgrade008");
+        var runner = new MigrationRunner(fixture.Client, NullLogger.Instance);
+        await runner.ApplyAsync(new MigrationSettings(db, 30, 365) { MaxVersion = 7 }, CancellationToken.None);
+        // Three samples the old way: one with an agent clock an hour off.
+        await fixture.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {db}.metrics_samples (agent_id, connector_id, session_id, agent_time, received_time, cpu_usage_percent, ram_usage_percent, ram_used_gb, uptime_seconds, disk_count, interface_count, kafka_partition, kafka_offset)
+            VALUES ('a1', 'c', 's', now64(3) - 3600, now64(3), 1, 2, 3, 4, 1, 1, 0, 0), ('a1', 'c', 's', now64(3), now64(3), 1, 2, 3, 4, 0, 0, 0, 1), ('a2', 'c', 's', now64(3), now64(3), 1, 2, 3, 4, 0, 0, 1, 0)
+            """);
+        await fixture.Client.ExecuteNonQueryAsync($"INSERT INTO {db}.metrics_disks (agent_id, agent_time, disk_index, device, mountpoint, fstype, total_gb, used_gb, usage_percent, kafka_partition, kafka_offset) VALUES ('a1', now64(3) - 3600, 0, 'sda', '/', 'ext4', 1, 1, 1, 0, 0)");
+        await fixture.Client.ExecuteNonQueryAsync($"INSERT INTO {db}.metrics_interfaces (agent_id, agent_time, interface_index, name, mac, ipv4, ipv6, upload_speed_mbps, download_speed_mbps, kafka_partition, kafka_offset) VALUES ('a1', now64(3) - 3600, 0, 'eth0', '', '', '', 1, 1, 0, 0)");
+        var rollup = await fixture.CountAsync($"SELECT sum(samples) FROM {db}.metrics_1m");
+
+        await runner.ApplyAsync(new MigrationSettings(db, 30, 365) { MaxClockSkew = TimeSpan.FromMinutes(5) }, CancellationToken.None);
+        // A crash before 008 was recorded: the next run must not copy or exchange again.
+        await fixture.Client.ExecuteNonQueryAsync($"ALTER TABLE {db}.schema_migrations DELETE WHERE version = 8 SETTINGS mutations_sync = 1");
+        Assert.Equal(1, await runner.ApplyAsync(new MigrationSettings(db, 30, 365), CancellationToken.None));
+
+        foreach (var table in new[] { "metrics_samples", "metrics_disks", "metrics_interfaces" })
+        {
+            var key = Convert.ToString(await fixture.Client.ExecuteScalarAsync($"SELECT partition_key FROM system.tables WHERE database = '{db}' AND name = '{table}'"), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal("toYYYYMMDD(received_time)", key);
+            Assert.Equal(await fixture.CountAsync($"SELECT count() FROM {db}.{table}_pre008"), await fixture.CountAsync($"SELECT count() FROM {db}.{table}"));
+        }
+
+        Assert.Equal(3ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_samples"));
+        Assert.Equal(1ul, await fixture.CountAsync($"SELECT countIf(clock_skewed) FROM {db}.metrics_samples"));
+        Assert.Equal(1ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_disks"));
+        Assert.Equal(1ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_interfaces"));
+        Assert.Equal(rollup, await fixture.CountAsync($"SELECT sum(samples) FROM {db}.metrics_1m"));
+
+        // The rollups follow the new table.
+        await fixture.Client.ExecuteNonQueryAsync($"INSERT INTO {db}.metrics_samples (agent_id, connector_id, session_id, agent_time, received_time, cpu_usage_percent, ram_usage_percent, ram_used_gb, uptime_seconds, disk_count, interface_count, kafka_partition, kafka_offset) VALUES ('a3', 'c', 's', now64(3), now64(3), 1, 2, 3, 4, 0, 0, 1, 1)");
+        Assert.Equal(rollup + 1, await fixture.CountAsync($"SELECT sum(samples) FROM {db}.metrics_1m"));
+    }
 }
