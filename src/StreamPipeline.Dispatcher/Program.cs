@@ -1,6 +1,8 @@
 using StreamPipeline.Dispatcher.Hosting;
 using StreamPipeline.ServiceDefaults.Hosting;
 
+if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddEnvironmentVariables("StreamPipeline__");
 builder.AddDispatcher();

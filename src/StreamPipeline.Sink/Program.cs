@@ -1,6 +1,7 @@
 using StreamPipeline.ServiceDefaults.Hosting;
 using StreamPipeline.Sink.Hosting;
 
+if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
 if (args is ["migrate", ..]) return await MigrateCommand.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);

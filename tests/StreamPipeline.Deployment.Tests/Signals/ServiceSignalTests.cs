@@ -27,6 +27,8 @@ public sealed class ServiceSignalTests(EmbeddedStackFixture stack, ITestOutputHe
         var ops = Services.AddOwnSettings(service, settings, stack.DataPath);
         using var process = ChildProcess.StartService(Services.Project(service), settings);
         await Services.WaitReadyAsync(process, ops, StartTimeout);
+        // The container health check: the service's own binary probes its ops port (images have no shell or curl).
+        Assert.Equal(0, await ProbeAsync(service, $"http://127.0.0.1:{ops}/readyz"));
 
         process.Signal(signal);
         var (code, elapsed) = await process.WaitForExitAsync(Services.ShutdownTimeout(service));
@@ -36,6 +38,22 @@ public sealed class ServiceSignalTests(EmbeddedStackFixture stack, ITestOutputHe
         // The graceful path ran (the host's stop, hence every hosted service's drain), not a default signal death.
         Assert.Contains("Application is shutting down", process.Output, StringComparison.Ordinal);
         if (service == "connector") Assert.Contains("Drained:", process.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("connector")]
+    [InlineData("dispatcher")]
+    [InlineData("sink")]
+    public async Task Service_HealthcheckOfAPortNobodyListensOn_ExitsOne(string service)
+    {
+        Assert.Equal(1, await ProbeAsync(service, $"http://127.0.0.1:{Repository.FreePort()}/readyz"));
+    }
+
+    private static async Task<int> ProbeAsync(string service, string url)
+    {
+        using var probe = ChildProcess.StartService(Services.Project(service), new Dictionary<string, string?>(), "healthcheck", url);
+        var (code, _) = await probe.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return code;
     }
 
     [Theory]
