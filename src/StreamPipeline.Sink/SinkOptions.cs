@@ -35,6 +35,15 @@ public sealed class SinkOptions
     /// <summary>A partition's batch is inserted when it holds this many records. Default 50,000.</summary>
     public int BatchMaxRows { get; set; } = 50_000;
 
+    /// <summary>
+    /// A partition's batch is also inserted once its rows (RowBinary, all tables) and dead letters take this many bytes:
+    /// a record can be ~1 MB, so rows alone do not bound memory. Each assigned partition holds at most two batches (one
+    /// inserting, one filling), so memory is about 2 x partitions x this: the default 16 MiB keeps 24 partitions under
+    /// 800 MB, inside a 2 GB container with room for the runtime and the Kafka client's fetch buffers. Replays close
+    /// at their recorded range whatever this says (the range decides the token). Default 16 MiB.
+    /// </summary>
+    public long BatchMaxBytes { get; set; } = 16L << 20;
+
     /// <summary>A partition's batch is inserted at the latest this long after its first record. Default 1 s.</summary>
     public TimeSpan BatchMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -100,6 +109,7 @@ public sealed class SinkOptions
         if (DeadLetterPartitions is < 1 or > 1000) e.Add($"Sink:DeadLetterPartitions must be 1..1000, got {DeadLetterPartitions}.");
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
+        if (BatchMaxBytes is < 64 << 10 or > 1L << 30) e.Add($"Sink:BatchMaxBytes must be 64 KiB..1 GiB (memory is about 2 x assigned partitions x this), got {BatchMaxBytes}.");
         if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
         if (SchemaNotFoundGrace < TimeSpan.Zero || SchemaNotFoundGrace > TimeSpan.FromMinutes(4)) e.Add($"Sink:SchemaNotFoundGrace must be 0..4 minutes (the consumer waits that long, within Kafka's max.poll.interval.ms), got {SchemaNotFoundGrace}.");
         if (MaxUncommittedBatches is < 1 or > 1_000_000) e.Add($"Sink:MaxUncommittedBatches must be 1..1,000,000 (and below the tables' deduplication window), got {MaxUncommittedBatches}.");
