@@ -24,4 +24,13 @@ public static class DeadLetterHeaders
 
     /// <summary>Receive time, Unix milliseconds as decimal text.</summary>
     public const string ReceivedTimeMs = "received_time_ms";
+
+    /// <summary>Sink dead letters: the topic the record was read from.</summary>
+    public const string SourceTopic = "source_topic";
+
+    /// <summary>Sink dead letters: its partition, decimal text.</summary>
+    public const string SourcePartition = "source_partition";
+
+    /// <summary>Sink dead letters: its offset, decimal text (with topic and partition, the key to deduplicate by).</summary>
+    public const string SourceOffset = "source_offset";
 }
