@@ -27,4 +27,13 @@ public static class DeadLetterHeaders
 
     /// <summary>Present when the frame may carry a credential: the record value is then empty and this says why.</summary>
     public const string Redacted = "redacted";
+
+    /// <summary>Sink dead letters: the topic the record was read from.</summary>
+    public const string SourceTopic = "source_topic";
+
+    /// <summary>Sink dead letters: its partition, decimal text.</summary>
+    public const string SourcePartition = "source_partition";
+
+    /// <summary>Sink dead letters: its offset, decimal text (with topic and partition, the key to deduplicate by).</summary>
+    public const string SourceOffset = "source_offset";
 }

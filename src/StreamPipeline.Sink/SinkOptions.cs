@@ -35,6 +35,15 @@ public sealed class SinkOptions
     /// <summary>A partition's batch is inserted when it holds this many records. Default 50,000.</summary>
     public int BatchMaxRows { get; set; } = 50_000;
 
+    /// <summary>
+    /// A partition's batch is also inserted once its rows (RowBinary, all tables) and dead letters take this many bytes:
+    /// a record can be ~1 MB, so rows alone do not bound memory. Each assigned partition holds at most two batches (one
+    /// inserting, one filling), so memory is about 2 x partitions x this: the default 16 MiB keeps 24 partitions under
+    /// 800 MB, inside a 2 GB container with room for the runtime and the Kafka client's fetch buffers. Replays close
+    /// at their recorded range whatever this says (the range decides the token). Default 16 MiB.
+    /// </summary>
+    public long BatchMaxBytes { get; set; } = 16L << 20;
+
     /// <summary>A partition's batch is inserted at the latest this long after its first record. Default 1 s.</summary>
     public TimeSpan BatchMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -65,11 +74,26 @@ public sealed class SinkOptions
     /// <summary>Apply the migrations of schemas/clickhouse at start. Default true.</summary>
     public bool ApplyMigrations { get; set; } = true;
 
-    /// <summary>TTL of raw tables (samples, disks, interfaces, sink_batches), in days. Applied when a table is created. Default 30.</summary>
+    /// <summary>
+    /// TTL of raw tables (samples, disks, interfaces, sink_batches), in days. Written when a table is created and, when
+    /// changed later, applied at start by the migration runner (<c>ALTER TABLE ... MODIFY TTL</c>). Default 30.
+    /// </summary>
     public int RawTtlDays { get; set; } = 30;
 
-    /// <summary>TTL of rollups, presence history and the command log, in days. Applied when a table is created. Default 365.</summary>
+    /// <summary>TTL of rollups, presence history and the command log, in days, unless set one by one below. Applied like <see cref="RawTtlDays"/>. Default 365.</summary>
     public int RollupTtlDays { get; set; } = 365;
+
+    /// <summary>TTL of <c>metrics_1m</c> in days. Default <see cref="RollupTtlDays"/>.</summary>
+    public int? Metrics1mTtlDays { get; set; }
+
+    /// <summary>TTL of <c>metrics_1h</c> in days. Default <see cref="RollupTtlDays"/>.</summary>
+    public int? Metrics1hTtlDays { get; set; }
+
+    /// <summary>TTL of <c>agent_presence</c> in days. Default <see cref="RollupTtlDays"/>.</summary>
+    public int? PresenceTtlDays { get; set; }
+
+    /// <summary>TTL of <c>command_log</c> in days. Default <see cref="RollupTtlDays"/>.</summary>
+    public int? CommandLogTtlDays { get; set; }
 
     /// <summary>
     /// A sample whose agent clock differs from the connector's receive time by more than this is stored with
@@ -100,6 +124,7 @@ public sealed class SinkOptions
         if (DeadLetterPartitions is < 1 or > 1000) e.Add($"Sink:DeadLetterPartitions must be 1..1000, got {DeadLetterPartitions}.");
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");
+        if (BatchMaxBytes is < 64 << 10 or > 1L << 30) e.Add($"Sink:BatchMaxBytes must be 64 KiB..1 GiB (memory is about 2 x assigned partitions x this), got {BatchMaxBytes}.");
         if (BatchMaxDelay <= TimeSpan.Zero || BatchMaxDelay > TimeSpan.FromMinutes(5)) e.Add($"Sink:BatchMaxDelay must be between 0 and 5 minutes, got {BatchMaxDelay}.");
         if (SchemaNotFoundGrace < TimeSpan.Zero || SchemaNotFoundGrace > TimeSpan.FromMinutes(4)) e.Add($"Sink:SchemaNotFoundGrace must be 0..4 minutes (the consumer waits that long, within Kafka's max.poll.interval.ms), got {SchemaNotFoundGrace}.");
         if (MaxUncommittedBatches is < 1 or > 1_000_000) e.Add($"Sink:MaxUncommittedBatches must be 1..1,000,000 (and below the tables' deduplication window), got {MaxUncommittedBatches}.");
@@ -107,6 +132,10 @@ public sealed class SinkOptions
         if (MaxConcurrentInserts is < 1 or > 64) e.Add($"Sink:MaxConcurrentInserts must be 1..64, got {MaxConcurrentInserts}.");
         if (RawTtlDays is < 1 or > 36_500) e.Add($"Sink:RawTtlDays must be 1..36500, got {RawTtlDays}.");
         if (RollupTtlDays is < 1 or > 36_500) e.Add($"Sink:RollupTtlDays must be 1..36500, got {RollupTtlDays}.");
+        if (Metrics1mTtlDays is < 1 or > 36_500) e.Add($"Sink:Metrics1mTtlDays must be 1..36500 (or unset for Sink:RollupTtlDays), got {Metrics1mTtlDays}.");
+        if (Metrics1hTtlDays is < 1 or > 36_500) e.Add($"Sink:Metrics1hTtlDays must be 1..36500 (or unset for Sink:RollupTtlDays), got {Metrics1hTtlDays}.");
+        if (PresenceTtlDays is < 1 or > 36_500) e.Add($"Sink:PresenceTtlDays must be 1..36500 (or unset for Sink:RollupTtlDays), got {PresenceTtlDays}.");
+        if (CommandLogTtlDays is < 1 or > 36_500) e.Add($"Sink:CommandLogTtlDays must be 1..36500 (or unset for Sink:RollupTtlDays), got {CommandLogTtlDays}.");
         if (MaxClockSkew < TimeSpan.FromSeconds(1) || MaxClockSkew > TimeSpan.FromDays(365)) e.Add($"Sink:MaxClockSkew must be 1 s..365 days, got {MaxClockSkew}.");
         if (!System.Net.IPAddress.TryParse(OpsAddress, out _)) e.Add($"Sink:OpsAddress must be an IP address, got '{OpsAddress}'.");
         if (OpsPort is < 0 or > 65535) e.Add($"Sink:OpsPort must be 0..65535, got {OpsPort}.");

@@ -24,6 +24,8 @@ internal sealed class PartitionBatch : IDisposable
         for (var i = 0; i < Rows.Length; i++) Rows[i] = new RowBinaryBuffer();
     }
 
+    private long _deadLetterBytes;
+
     public TopicPartition TopicPartition { get; }
 
     public RecordKind Kind { get; }
@@ -66,7 +68,22 @@ internal sealed class PartitionBatch : IDisposable
         Records++;
     }
 
-    public void AddDeadLetter(DeadLetter letter) => (DeadLetters ??= []).Add(letter);
+    public void AddDeadLetter(DeadLetter letter)
+    {
+        (DeadLetters ??= []).Add(letter);
+        _deadLetterBytes += (letter.Value?.Length ?? 0) + (letter.Key?.Length ?? 0);
+    }
+
+    /// <summary>Memory the batch holds: its rows in every table and the dead letters' raw records.</summary>
+    public long Bytes
+    {
+        get
+        {
+            long bytes = _deadLetterBytes;
+            foreach (var rows in Rows) bytes += rows.Length;
+            return bytes;
+        }
+    }
 
     public void Dispose()
     {

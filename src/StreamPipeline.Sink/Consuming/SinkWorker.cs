@@ -259,7 +259,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         }
 
         batch.Added(offset);
-        if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows)
+        if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows || batch.Bytes >= _settings.BatchMaxBytes)
         {
             if (batch.Replay is not null && batch.Rejection is null) state.Replay.Dequeue();
             batch.Closed = true;

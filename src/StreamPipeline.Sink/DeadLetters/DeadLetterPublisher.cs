@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Sink.DeadLetters;
 
 /// <summary>A record the sink could not decode, kept with its batch until the batch is inserted.</summary>
-/// <param name="Reason">Machine-readable: <c>bad_magic_byte</c>, <c>unknown_schema_id</c> or <c>invalid_avro</c>.</param>
+/// <param name="Reason">Machine-readable: <c>bad_magic_byte</c>, <c>unknown_schema_id</c>, <c>invalid_avro</c> or <c>batch_rejected</c> (ClickHouse refused the batch's rows).</param>
 /// <param name="Error">For people: what exactly was wrong.</param>
 internal sealed record DeadLetter(TopicPartitionOffset Source, byte[]? Key, byte[]? Value, string Reason, string Error);
 
@@ -26,11 +27,11 @@ internal sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, 
             var letter = letters[i];
             var headers = new Headers
             {
-                { "reason", Encoding.UTF8.GetBytes(letter.Reason) },
-                { "error", Encoding.UTF8.GetBytes(letter.Error) },
-                { "source_topic", Encoding.UTF8.GetBytes(letter.Source.Topic) },
-                { "source_partition", Encoding.UTF8.GetBytes(letter.Source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
-                { "source_offset", Encoding.UTF8.GetBytes(letter.Source.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+                { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(letter.Reason) },
+                { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(letter.Error) },
+                { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(letter.Source.Topic) },
+                { DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(letter.Source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+                { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(letter.Source.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
             };
             pending[i] = producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers }, cancellationToken);
         }

@@ -16,7 +16,24 @@ internal sealed record MigrationSettings(string Database, int RawTtlDays, int Ro
     /// <summary>Apply migrations up to this version only (tests of an upgrade from an older schema).</summary>
     public int MaxVersion { get; init; } = int.MaxValue;
 
-    public static MigrationSettings From(SinkOptions options) => new(options.Database, options.RawTtlDays, options.RollupTtlDays) { MaxClockSkew = options.MaxClockSkew };
+    /// <summary>TTL in days per table, as the settings say; the runner makes the tables agree (<c>ALTER TABLE ... MODIFY TTL</c>).</summary>
+    public IReadOnlyDictionary<string, int>? TableTtlDays { get; init; }
+
+    public static MigrationSettings From(SinkOptions options) => new(options.Database, options.RawTtlDays, options.RollupTtlDays)
+    {
+        MaxClockSkew = options.MaxClockSkew,
+        TableTtlDays = new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            ["metrics_samples"] = options.RawTtlDays,
+            ["metrics_disks"] = options.RawTtlDays,
+            ["metrics_interfaces"] = options.RawTtlDays,
+            ["sink_batches"] = options.RawTtlDays,
+            ["metrics_1m"] = options.Metrics1mTtlDays ?? options.RollupTtlDays,
+            ["metrics_1h"] = options.Metrics1hTtlDays ?? options.RollupTtlDays,
+            ["agent_presence"] = options.PresenceTtlDays ?? options.RollupTtlDays,
+            ["command_log"] = options.CommandLogTtlDays ?? options.RollupTtlDays,
+        },
+    };
 }
 
 /// <summary>One file of schemas/clickhouse (<c>NNN_name.sql</c>), embedded in the sink.</summary>

@@ -74,8 +74,39 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
             count++;
         }
 
+        if (settings.TableTtlDays is { } ttls) await ApplyTtlsAsync(database, ttls, cancellationToken);
         return count;
     }
+
+    /// <summary>
+    /// Makes each table's TTL agree with the settings: the TTL expression the table has (e.g.
+    /// <c>toDateTime(received_time)</c>) with the configured number of days. Tables already right are left alone.
+    /// </summary>
+    private async Task ApplyTtlsAsync(string database, IReadOnlyDictionary<string, int> ttls, CancellationToken cancellationToken)
+    {
+        var current = new List<(string Table, string Expression, int Days)>();
+        using (var reader = await client.ExecuteReaderAsync($"SELECT name, engine_full FROM system.tables WHERE database = '{database}' AND engine LIKE '%MergeTree'", cancellationToken: cancellationToken))
+        {
+            while (reader.Read())
+            {
+                var match = Ttl().Match(reader.GetString(1));
+                if (match.Success) current.Add((reader.GetString(0), match.Groups[1].Value, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)));
+            }
+        }
+
+        foreach (var (table, expression, days) in current)
+        {
+            if (!ttls.TryGetValue(table, out var wanted) || wanted == days) continue;
+            await client.ExecuteNonQueryAsync($"ALTER TABLE {database}.{table} MODIFY TTL {expression} + INTERVAL {wanted} DAY", cancellationToken: cancellationToken);
+            LogTtlChanged(logger, database, table, days, wanted);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bTTL (.+?) \+ toIntervalDay\((\d+)\)")]
+    private static partial System.Text.RegularExpressions.Regex Ttl();
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "ClickHouse table {Database}.{Table}: TTL changed from {From} to {To} days (settings)")]
+    private static partial void LogTtlChanged(ILogger logger, string database, string table, int from, int to);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "ClickHouse migration {Version:D3}_{Name} applied to database {Database}")]
     private static partial void LogApplied(ILogger logger, int version, string name, string database);

@@ -100,7 +100,39 @@ internal sealed class SinkThroughputHarness : IHarness
         var elapsed = clock.Elapsed.TotalSeconds;
         Console.WriteLine(Invariant($"sink: {samples:N0} samples in {elapsed:F2} s (from assignment to the last row queryable)"));
         await app.StopAsync();
+        await PrintStorageAsync(stack, db, samples);
         return samples / elapsed;
+    }
+
+    /// <summary>
+    /// Bytes on disk per table after the load (parts merged first), and what that means per agent per day at one sample
+    /// every 5 s (17,280 samples): the estimate behind the retention defaults in docs/clickhouse.md.
+    /// </summary>
+    private static async Task PrintStorageAsync(Stack stack, string db, int samples)
+    {
+        foreach (var table in new[] { "metrics_samples", "metrics_disks", "metrics_interfaces", "metrics_1m", "metrics_1h", "agent_state", "sink_batches" })
+        {
+            await stack.Client.ExecuteNonQueryAsync($"OPTIMIZE TABLE {db}.{table} FINAL");
+        }
+
+        // Per agent per day: raw tables scale with samples (17,280 a day at 5 s), rollups with their rows (1,440 minutes, 24 hours).
+        Console.WriteLine("| table | rows | bytes on disk | bytes per row | per agent per day |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        using var reader = await stack.Client.ExecuteReaderAsync($"SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = '{db}' AND active GROUP BY table ORDER BY table");
+        while (reader.Read())
+        {
+            var rows = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+            var bytes = Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture);
+            var table = reader.GetString(0);
+            var perDay = table switch
+            {
+                "metrics_1m" => (double)bytes / Math.Max(1, rows) * 1_440,
+                "metrics_1h" => (double)bytes / Math.Max(1, rows) * 24,
+                "agent_state" or "sink_batches" => double.NaN,
+                _ => (double)bytes / samples * 17_280,
+            };
+            Console.WriteLine(Invariant($"| {table} | {rows:N0} | {bytes:N0} | {(double)bytes / Math.Max(1, rows):F1} | {(double.IsNaN(perDay) ? "-" : (perDay / 1024).ToString("N0", CultureInfo.InvariantCulture) + " KiB")} |"));
+        }
     }
 
     /// <summary>How fast the embedded Kafka alone hands the topic to a consumer on this machine (the floor under the sink).</summary>

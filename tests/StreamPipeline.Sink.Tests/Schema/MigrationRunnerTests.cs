@@ -117,4 +117,29 @@ public sealed class MigrationRunnerTests(SinkFixture fixture)
         await fixture.Client.ExecuteNonQueryAsync($"INSERT INTO {db}.metrics_samples (agent_id, connector_id, session_id, agent_time, received_time, cpu_usage_percent, ram_usage_percent, ram_used_gb, uptime_seconds, disk_count, interface_count, kafka_partition, kafka_offset) VALUES ('a3', 'c', 's', now64(3), now64(3), 1, 2, 3, 4, 0, 0, 1, 1)");
         Assert.Equal(rollup + 1, await fixture.CountAsync($"SELECT sum(samples) FROM {db}.metrics_1m"));
     }
+
+    [Fact]
+    public async Task ApplyAsync_TtlSettingsChanged_TablesGetTheNewTtlWithModifyTtl()
+    {
+        var db = fixture.Unique("ttl");
+        var runner = new MigrationRunner(fixture.Client, NullLogger.Instance);
+        await runner.ApplyAsync(MigrationSettings.From(new SinkOptions { Database = db }), CancellationToken.None);
+
+        var applied = await runner.ApplyAsync(MigrationSettings.From(new SinkOptions { Database = db, RawTtlDays = 7, Metrics1mTtlDays = 90, CommandLogTtlDays = 730 }), CancellationToken.None);
+
+        Assert.Equal(0, applied);
+        var engines = new Dictionary<string, string>();
+        using (var reader = await fixture.Client.ExecuteReaderAsync($"SELECT name, engine_full FROM system.tables WHERE database = '{db}' AND engine LIKE '%MergeTree'"))
+        {
+            while (reader.Read()) engines[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        Assert.Contains("TTL toDateTime(received_time) + toIntervalDay(7)", engines["metrics_samples"], StringComparison.Ordinal);
+        Assert.Contains("TTL toDateTime(received_time) + toIntervalDay(7)", engines["metrics_disks"], StringComparison.Ordinal);
+        Assert.Contains("toIntervalDay(7)", engines["sink_batches"], StringComparison.Ordinal);
+        Assert.Contains("TTL minute + toIntervalDay(90)", engines["metrics_1m"], StringComparison.Ordinal);
+        Assert.Contains("TTL hour + toIntervalDay(365)", engines["metrics_1h"], StringComparison.Ordinal);
+        Assert.Contains("toIntervalDay(365)", engines["agent_presence"], StringComparison.Ordinal);
+        Assert.Contains("toIntervalDay(730)", engines["command_log"], StringComparison.Ordinal);
+    }
 }
