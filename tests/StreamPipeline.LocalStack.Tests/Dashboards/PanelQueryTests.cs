@@ -183,11 +183,11 @@ public sealed class PanelQueryTests(DashboardFixture fixture)
     {
         var (from, to) = Range("15m");
         var counts = await RunAsync(fixture.Catalog.Panel(Fleet, 1), from, to);
-        // Reference: the newest presence event, and the newest sample received, straight from the raw tables.
+        // Reference: the newest presence event, and the newest sample received against the fleet's newest, from the raw tables.
         var reference = await fixture.Queries.QueryAsync($"""
             SELECT
                 p.agent_id,
-                multiIf(p.last_status != 'CONNECTED', 'offline', ifNull(s.last_received, toDateTime64(0, 3, 'UTC')) < now64(3) - INTERVAL 90 SECOND, 'stale', 'online') AS status,
+                multiIf(p.last_status != 'CONNECTED', 'offline', ifNull(s.last_received, toDateTime64(0, 3, 'UTC')) < (SELECT max(received_time) FROM {DashboardFixture.Database}.metrics_samples) - INTERVAL 90 SECOND, 'stale', 'online') AS status,
                 round(s.cpu, 1) AS cpu, round(s.load, 2) AS load, d.mount, round(d.usage, 1) AS usage
             FROM (SELECT agent_id, argMax(status, (epoch, status = 'DISCONNECTED', kafka_offset)) AS last_status FROM {DashboardFixture.Database}.agent_presence GROUP BY agent_id) AS p
             LEFT JOIN (SELECT agent_id, max(received_time) AS last_received, argMax(cpu_usage_percent, agent_time) AS cpu, argMax(load_1m, agent_time) AS load FROM {DashboardFixture.Database}.metrics_samples GROUP BY agent_id) AS s ON s.agent_id = p.agent_id
