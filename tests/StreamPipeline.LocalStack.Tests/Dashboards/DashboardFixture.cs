@@ -100,14 +100,14 @@ public sealed class DashboardFixture : IAsyncLifetime
             FROM ({rows})
             """);
         await Client.ExecuteNonQueryAsync($"""
-            INSERT INTO {db}.metrics_disks (agent_id, agent_time, disk_index, device, mountpoint, fstype, total_gb, used_gb, usage_percent, kafka_partition, kafka_offset)
-            SELECT concat('ag-', toString(a)), t, d, concat('/dev/sd', toString(d)), if(d = 0, '/', '/data'), 'ext4', 100 * (d + 1),
+            INSERT INTO {db}.metrics_disks (agent_id, agent_time, received_time, disk_index, device, mountpoint, fstype, total_gb, used_gb, usage_percent, kafka_partition, kafka_offset)
+            SELECT concat('ag-', toString(a)), t, t + toIntervalMillisecond(40 + n % 13), d, concat('/dev/sd', toString(d)), if(d = 0, '/', '/data'), 'ext4', 100 * (d + 1),
                 round((d + 1) * (30 + 20 * sin(n / 1009 + a + d)), 3), round(30 + 20 * sin(n / 1009 + a + d) + 10 * d, 3), toUInt16(a), n
             FROM ({rows}) ARRAY JOIN [0, 1] AS d
             """);
         await Client.ExecuteNonQueryAsync($"""
-            INSERT INTO {db}.metrics_interfaces (agent_id, agent_time, interface_index, name, mac, ipv4, ipv6, upload_speed_mbps, download_speed_mbps, kafka_partition, kafka_offset)
-            SELECT concat('ag-', toString(a)), t, i, if(i = 0, 'eth0', 'eth1'), '', '', '',
+            INSERT INTO {db}.metrics_interfaces (agent_id, agent_time, received_time, interface_index, name, mac, ipv4, ipv6, upload_speed_mbps, download_speed_mbps, kafka_partition, kafka_offset)
+            SELECT concat('ag-', toString(a)), t, t + toIntervalMillisecond(40 + n % 13), i, if(i = 0, 'eth0', 'eth1'), '', '', '',
                 round(10 + 8 * sin(n / 41 + a + i), 3), round(50 + 40 * cos(n / 43 + a + i), 3), toUInt16(a), n
             FROM ({rows}) ARRAY JOIN [0, 1] AS i
             """);
