@@ -40,7 +40,7 @@ internal static class CommandDemo
             results.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(PipelineTopics.CommandResults, p,
                 results.QueryWatermarkOffsets(new TopicPartition(PipelineTopics.CommandResults, p), TimeSpan.FromSeconds(10)).High)));
 
-            var now = DateTimeOffset.UtcNow;
+            var now = TimeProvider.System.GetUtcNow();
             var command = new AgentCommand(Guid.NewGuid().ToString(), agentId, Action, null, now + Deadline, now, "make-run-demo");
             var started = Stopwatch.GetTimestamp();
             using (var producer = new ProducerBuilder<string, AgentCommand>(kafka.ProducerConfig("command-demo"))

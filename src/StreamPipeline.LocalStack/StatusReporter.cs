@@ -42,7 +42,7 @@ internal static class StatusReporter
             {
                 var rows = await CountAsync(http, "SELECT count() FROM streampipeline.metrics_samples", stop);
                 var results = await CountAsync(http, "SELECT count() FROM streampipeline.command_log", stop);
-                Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} agents online {Interlocked.Read(ref sessions)}, metrics in Kafka {Interlocked.Read(ref published)}, " +
+                Console.WriteLine($"{TimeProvider.System.GetUtcNow().UtcDateTime:HH:mm:ss} agents online {Interlocked.Read(ref sessions)}, metrics in Kafka {Interlocked.Read(ref published)}, " +
                                   $"rows in ClickHouse metrics_samples {rows}, command_log {results}");
             }
         }

@@ -8,7 +8,7 @@ namespace StreamPipeline.AgentSimulator.Protocol;
 internal static class Json
 {
     [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
+    private static Utf8JsonWriter? _threadWriter;
 
     /// <summary>
     /// A cached writer reset onto <paramref name="output"/>. Use it synchronously and flush it before any await:
@@ -16,11 +16,11 @@ internal static class Json
     /// </summary>
     public static Utf8JsonWriter WriterFor(IBufferWriter<byte> output)
     {
-        var writer = t_writer;
+        var writer = _threadWriter;
         if (writer is null)
         {
             writer = new Utf8JsonWriter(output);
-            t_writer = writer;
+            _threadWriter = writer;
         }
         else
         {

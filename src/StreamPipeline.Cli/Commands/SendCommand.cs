@@ -53,7 +53,7 @@ internal static class SendCommand
             await stderr.WriteLineAsync($"spctl send: warning: agent '{agent}' is not online (no live session in {s.PresenceTopic}); the command waits until it connects or expires at its deadline ({deadlineIn}). See 'spctl agents'.");
         }
 
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         var command = new AgentCommand(Guid.NewGuid().ToString(), agent, action, payload, now + deadlineIn, now, s.Get("requested-by") ?? Environment.UserName);
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = s.RegistryUrl });
 
@@ -73,8 +73,8 @@ internal static class SendCommand
 
         var avro = new AvroDeserializer<GenericRecord>(registry).AsSyncOverAsync();
         results.Assign(ends);
-        var until = DateTimeOffset.UtcNow + waitLimit;
-        while (DateTimeOffset.UtcNow < until && !ct.IsCancellationRequested)
+        var until = TimeProvider.System.GetUtcNow() + waitLimit;
+        while (TimeProvider.System.GetUtcNow() < until && !ct.IsCancellationRequested)
         {
             var cr = results.Consume(TimeSpan.FromMilliseconds(200));
             if (cr is null || cr.IsPartitionEOF || cr.Message.Key != command.CommandId) continue;

@@ -52,8 +52,8 @@ internal static class TopicReader
         var newest = new Dictionary<string, (AgentPresence P, bool Online)>(StringComparer.Ordinal);
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(s.PresenceTopic, p, Offset.Beginning)));
         var open = partitions;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (open > 0 && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30);
+        while (open > 0 && TimeProvider.System.GetUtcNow().UtcDateTime < deadline && !ct.IsCancellationRequested)
         {
             var cr = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (cr is null) continue;
@@ -105,8 +105,8 @@ internal static class TopicReader
         var results = new List<CommandResult>();
         consumer.Assign(starts);
         var open = starts.Count;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (open > 0 && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30);
+        while (open > 0 && TimeProvider.System.GetUtcNow().UtcDateTime < deadline && !ct.IsCancellationRequested)
         {
             var cr = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (cr is null) continue;

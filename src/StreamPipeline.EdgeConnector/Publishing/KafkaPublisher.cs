@@ -120,7 +120,7 @@ internal sealed partial class KafkaPublisher : IDisposable
             { "agent_id", Encoding.UTF8.GetBytes(agentId) },
             { "connector_id", Encoding.UTF8.GetBytes(_options.ConnectorId) },
             { "session_id", Encoding.UTF8.GetBytes(sessionId) },
-            { "received_time_ms", Encoding.UTF8.GetBytes(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { "received_time_ms", Encoding.UTF8.GetBytes(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
         };
         ProduceOther(_options.DeadLetterTopic, agentId, frame.ToArray(), headers);
     }

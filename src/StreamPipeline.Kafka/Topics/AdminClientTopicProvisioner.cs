@@ -10,7 +10,7 @@ namespace StreamPipeline.Kafka.Topics;
 public sealed class AdminClientTopicProvisioner(AdminClientConfig config, TimeSpan? requestTimeout = null) : ITopicProvisioner
 {
     private readonly TimeSpan _timeout = requestTimeout ?? TimeSpan.FromSeconds(30);
-    private readonly string bootstrapServers = config.BootstrapServers;
+    private readonly string _bootstrapServers = config.BootstrapServers;
 
     public async Task EnsureTopicsAsync(IReadOnlyList<TopicSpec> topics, CancellationToken cancellationToken)
     {
@@ -39,7 +39,7 @@ public sealed class AdminClientTopicProvisioner(AdminClientConfig config, TimeSp
                 if (r.Error.Code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
                 {
                     throw new InvalidOperationException(
-                        $"Kafka refused to create topic '{r.Topic}' at {bootstrapServers}: {r.Error.Reason} ({r.Error.Code}). " +
+                        $"Kafka refused to create topic '{r.Topic}' at {_bootstrapServers}: {r.Error.Reason} ({r.Error.Code}). " +
                         "Create it by hand with the partition count in docs/kafka-topics.md, or give the service's principal CreateTopics permission.", e);
                 }
             }

@@ -181,15 +181,15 @@ internal sealed partial class FleetPageServer : IAsyncDisposable
     [GeneratedRegex(@"^[A-Za-z0-9._:\-]{1,128}$")]
     private static partial Regex AgentId();
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Fleet page not started: {Errors}")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Fleet page not started: {Errors}")]
     private static partial void LogInvalid(ILogger logger, string errors);
 
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Fleet page: uPlot not found in {Path}; the page shows no charts. Run 'make uplot' (build/fetch-uplot.sh) and restart.")]
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Fleet page: uPlot not found in {Path}; the page shows no charts. Run 'make uplot' (build/fetch-uplot.sh) and restart.")]
     private static partial void LogNoUPlot(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Fleet page not started: cannot listen on 127.0.0.1:{Port} ({Error}). Set --FleetPage:Port to a free port, or 0.")]
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Fleet page not started: cannot listen on 127.0.0.1:{Port} ({Error}). Set --FleetPage:Port to a free port, or 0.")]
     private static partial void LogCannotListen(ILogger logger, int port, string error);
 
-    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Fleet page: panel {Dashboard}/{Id} failed: {Error}")]
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Fleet page: panel {Dashboard}/{Id} failed: {Error}")]
     private static partial void LogQueryFailed(ILogger logger, string dashboard, int id, string error);
 }

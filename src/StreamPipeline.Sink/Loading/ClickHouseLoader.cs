@@ -23,6 +23,7 @@ internal sealed partial class ClickHouseLoader : IDisposable
     private readonly SinkMetrics _metrics;
     private readonly ILogger _logger;
     private readonly string _database;
+    private readonly TimeProvider _time;
 
     public ClickHouseLoader(ClickHouseClient client, string database, TimeSpan attemptTimeout, SinkMetrics metrics, ILogger logger, TimeProvider? time = null)
     {
@@ -30,8 +31,9 @@ internal sealed partial class ClickHouseLoader : IDisposable
         _database = database;
         _metrics = metrics;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         var transient = new PredicateBuilder().Handle<Exception>(ClickHouseErrors.IsTransient);
-        _pipeline = new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = transient,
@@ -80,7 +82,7 @@ internal sealed partial class ClickHouseLoader : IDisposable
         RunAsync(ct => new ValueTask(_client.InsertBinaryAsync(
             $"{_database}.sink_batches",
             ["consumer_group", "topic", "partition", "first_offset", "last_offset", "created_at"],
-            [[group, topic, (uint)partition, (ulong)first, (ulong)last, DateTime.UtcNow]],
+            [[group, topic, (uint)partition, (ulong)first, (ulong)last, _time.GetUtcNow().UtcDateTime]],
             cancellationToken: ct)), cancellationToken);
 
     /// <summary>Inserts RowBinary rows as one block whose deduplication token is <paramref name="token"/> (materialized-view targets deduplicate too).</summary>
@@ -98,11 +100,11 @@ internal sealed partial class ClickHouseLoader : IDisposable
         };
         return RunAsync(async ct =>
         {
-            var started = TimeProvider.System.GetTimestamp();
+            var started = _time.GetTimestamp();
             using var stream = rows.OpenRead();
             using var response = await _client.InsertRawStreamAsync($"{_database}.{table.Name}", stream, "RowBinary", table.Columns, useCompression: false, options, ct);
             response.EnsureSuccessStatusCode();
-            _metrics.InsertLatency.Record(TimeProvider.System.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("table", table.Name));
+            _metrics.InsertLatency.Record(_time.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("table", table.Name));
             _metrics.RowsInserted(table.Name, rows.Rows);
         }, cancellationToken);
     }

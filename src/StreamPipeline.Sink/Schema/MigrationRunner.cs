@@ -68,7 +68,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
             await client.InsertBinaryAsync(
                 $"{database}.schema_migrations",
                 ["version", "name", "checksum", "applied_at"],
-                [[(uint)migration.Version, migration.Name, migration.Checksum, DateTime.UtcNow]],
+                [[(uint)migration.Version, migration.Name, migration.Checksum, TimeProvider.System.GetUtcNow().UtcDateTime]],
                 cancellationToken: cancellationToken);
             LogApplied(logger, migration.Version, migration.Name, database);
             count++;

@@ -18,7 +18,7 @@ namespace StreamPipeline.Benchmarks.ClickHouse;
 /// </summary>
 internal sealed class FacadeInsertHarness : IHarness
 {
-    private static int chunkSize = 1 << 20;
+    private static int _chunkSize = 1 << 20;
     private const int Agents = 500;
     private const string Columns = "ts, agent_id, cpu, memory, disk, network, bytes_sent";
 
@@ -37,7 +37,7 @@ internal sealed class FacadeInsertHarness : IHarness
     {
         var rows = args.Number("--rows");
         var repetitions = args.Number("--repetitions");
-        chunkSize = args.Number("--raw-chunk");
+        _chunkSize = args.Number("--raw-chunk");
         var dataPath = Path.Combine(Path.GetTempPath(), "sp-clickhouse-bench-" + Guid.NewGuid().ToString("N"));
         Console.WriteLine($"Generating {rows:N0} metric rows ({Agents} agents), {repetitions} repetitions, data in {dataPath}");
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -123,9 +123,9 @@ internal sealed class FacadeInsertHarness : IHarness
             Check(session.BeginInsert(Encoding.UTF8.GetBytes($"INSERT INTO {table} ({Columns})"), "RowBinary"u8, null, out var insert));
             using (insert)
             {
-                for (var offset = 0; offset < data.Length; offset += chunkSize)
+                for (var offset = 0; offset < data.Length; offset += _chunkSize)
                 {
-                    Check(insert!.Append(data.AsSpan(offset, Math.Min(chunkSize, data.Length - offset))));
+                    Check(insert!.Append(data.AsSpan(offset, Math.Min(_chunkSize, data.Length - offset))));
                 }
 
                 Check(insert!.Complete(out _));

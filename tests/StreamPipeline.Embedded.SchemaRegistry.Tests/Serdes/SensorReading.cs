@@ -9,13 +9,15 @@ namespace StreamPipeline.Embedded.SchemaRegistry.Tests.Serdes;
 /// </summary>
 public sealed class SensorReading : ISpecificRecord
 {
-    // The serdes read this public static field by name through reflection.
+    // The serdes read this public static field by name through reflection, so its name is Avro's, not ours.
+#pragma warning disable IDE1006
     public static readonly Schema _SCHEMA = Schema.Parse(
         """
         {"type":"record","name":"SensorReading","namespace":"StreamPipeline.Embedded.SchemaRegistry.Tests.Serdes",
          "fields":[{"name":"sensorId","type":"string"},{"name":"reading","type":"double"},{"name":"takenAtMs","type":"long"},
                    {"name":"unit","type":["null","string"],"default":null}]}
         """);
+#pragma warning restore IDE1006
 
     public Schema Schema => _SCHEMA;
 
