@@ -14,7 +14,7 @@ public static class ContractCodec
     public static RecordSchema ConnectorRequestSchema { get; } = Load("connector-request.avsc");
     public static RecordSchema ConnectorResponseSchema { get; } = Load("connector-response.avsc");
 
-    private static readonly string[] StatusSymbols = ["OK", "ERROR", "TIMEOUT", "EXPIRED", "REJECTED"];
+    private static readonly string[] StatusSymbols = ["OK", "ERROR", "TIMEOUT", "EXPIRED", "REJECTED", "OUTCOME_UNKNOWN"];
     private static readonly string[] KindSymbols = ["RESPONSE", "AGENT_NOT_CONNECTED", "AGENT_DISCONNECTED"];
 
     public static GenericRecord ToRecord(AgentCommand c)
@@ -53,9 +53,16 @@ public static class ContractCodec
 
     public static CommandResult ToCommandResult(GenericRecord r) => new(
         Str(r, "command_id"), Str(r, "agent_id"), Str(r, "action"), r["request_id"] as long?,
-        (CommandStatus)Array.IndexOf(StatusSymbols, ((GenericEnum)r["status"]).Value),
+        StatusOf(((GenericEnum)r["status"]).Value),
         OptStr(r, "response_json"), OptStr(r, "error"), OptStr(r, "connector_id"),
         Time(r, "created_time"), OptTime(r, "dispatched_time"), Time(r, "completed_time"));
+
+    /// <summary>The status of a symbol; one this code does not know (a newer writer's) is the enum default, OUTCOME_UNKNOWN.</summary>
+    public static CommandStatus StatusOf(string symbol) =>
+        Array.IndexOf(StatusSymbols, symbol) is var i and >= 0 ? (CommandStatus)i : CommandStatus.OutcomeUnknown;
+
+    /// <summary>The schema symbol of a status (what the sink writes to command_log.status).</summary>
+    public static string SymbolOf(CommandStatus status) => StatusSymbols[(int)status];
 
     public static GenericRecord ToRecord(ConnectorRequest c)
     {

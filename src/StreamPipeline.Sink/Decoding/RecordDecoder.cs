@@ -143,7 +143,8 @@ internal static class RecordDecoder
         return null;
     }
 
-    private static readonly byte[][] CommandStatuses = ["OK"u8.ToArray(), "ERROR"u8.ToArray(), "TIMEOUT"u8.ToArray(), "EXPIRED"u8.ToArray(), "REJECTED"u8.ToArray()];
+    // The symbols of command-result.avsc in order, from the contracts' one home (a new symbol loads without a change here).
+    private static readonly byte[][] CommandStatuses = [.. Enum.GetValues<Kafka.Contracts.CommandStatus>().Select(s => System.Text.Encoding.UTF8.GetBytes(Kafka.Contracts.ContractCodec.SymbolOf(s)))];
 
     /// <summary>Appends one command result (schemas/avro/command-result.avsc) to <c>command_log</c>; null on success, else why not.</summary>
     public static string? AppendCommandResult(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer log)
@@ -157,7 +158,7 @@ internal static class RecordDecoder
         if (requestId < 0) avro.Fail("Negative request_id.");
         log.WriteNullableUInt64(hasRequestId, (ulong)requestId);
         var status = avro.ReadLong();
-        if (status is < 0 or > 4) avro.Fail("CommandStatus symbol does not exist.");
+        if (status < 0 || status >= CommandStatuses.Length) avro.Fail("CommandStatus symbol does not exist.");
         else log.WriteString(CommandStatuses[status]);
         log.WriteString(avro.ReadNullableString()); // response_json ('' when null)
         log.WriteString(avro.ReadNullableString()); // error

@@ -48,6 +48,23 @@ public sealed class RecordDecoderTests
         Assert.Equal(0, rows.Rows);
     }
 
+    [Theory]
+    [InlineData(StreamPipeline.Kafka.Contracts.CommandStatus.Rejected, "REJECTED")]
+    [InlineData(StreamPipeline.Kafka.Contracts.CommandStatus.OutcomeUnknown, "OUTCOME_UNKNOWN")]
+    public void AppendCommandResult_EveryStatus_LoadsItsSymbol(StreamPipeline.Kafka.Contracts.CommandStatus status, string symbol)
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        var result = new StreamPipeline.Kafka.Contracts.CommandResult("c-1", "a-1", "restart-service", 5, status, null, "it may have run", "edge-1", now, now, now);
+        using var stream = new MemoryStream();
+        new Avro.Generic.GenericDatumWriter<Avro.Generic.GenericRecord>(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema)
+            .Write(StreamPipeline.Kafka.Contracts.ContractCodec.ToRecord(result), new Avro.IO.BinaryEncoder(stream));
+        using var rows = new RowBinaryBuffer();
+
+        Assert.Null(RecordDecoder.AppendCommandResult(stream.ToArray(), 0, 0, rows));
+        Assert.Equal(1, rows.Rows);
+        Assert.True(rows.Written.Span.IndexOf(System.Text.Encoding.UTF8.GetBytes(symbol)) > 0);
+    }
+
     [Fact]
     public void Canonical_SchemaFileAndApacheAvroRendering_AreTheSameLayout()
     {
