@@ -44,6 +44,10 @@ internal sealed class DispatcherWorker(
     private volatile bool _assigned;
     private volatile bool _draining;
     private volatile bool _killed;
+    private long _frozenUntilTicks;
+
+    /// <summary>Tests: the consume loop stops for <paramref name="duration"/> (a stalled thread) while the rest runs on.</summary>
+    internal void FreezeConsumeLoop(TimeSpan duration) => Interlocked.Exchange(ref _frozenUntilTicks, DateTime.UtcNow.Add(duration).Ticks);
 
     /// <summary>Ready: presence table caught up, joined the group (partitions assigned), not draining.</summary>
     public bool IsReady => _presenceCaughtUp && _assigned && !_draining;
@@ -271,6 +275,7 @@ internal sealed class DispatcherWorker(
             var resume = new List<int>();
             while (!_stopping.IsCancellationRequested)
             {
+                while (DateTime.UtcNow.Ticks < Interlocked.Read(ref _frozenUntilTicks)) Thread.Sleep(50);
                 Handle(engine, consumer, Consume(consumer), acceptCommands: true);
                 Maintain(engine, consumer, commits, pause, resume);
             }
