@@ -1,6 +1,5 @@
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Dispatcher.Commands;
-using StreamPipeline.Dispatcher.Routing;
 using StreamPipeline.Kafka.Contracts;
 using Xunit.Abstractions;
 
