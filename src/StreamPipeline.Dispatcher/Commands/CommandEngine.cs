@@ -568,7 +568,8 @@ internal sealed class CommandEngine
         {
             if (cmd.State == CommandState.Waiting)
             {
-                if (online && owner.Position >= cmd.MinPosition) SendOrGiveUp(cmd, owner, "agent_connected");
+                // A re-send counts under what sent the command back to waiting (agent_disconnected, agent_not_connected...).
+                if (online && owner.Position >= cmd.MinPosition) SendOrGiveUp(cmd, owner, cmd.WaitReason is "new" or null ? "agent_connected" : cmd.WaitReason);
             }
             else if (cmd.State == CommandState.InFlight && cmd.ReportDueAt is null && (!online || owner.Position != cmd.OwnerPosition))
             {
@@ -634,6 +635,7 @@ internal sealed class CommandEngine
         }
 
         SetState(cmd, CommandState.Waiting);
+        cmd.WaitReason = reason;
         cmd.Partition.Touch();
         Schedule(cmd, cmd.Deadline);
     }

@@ -44,6 +44,9 @@ internal sealed class TrackedCommand(AgentCommand command, OffsetWatermark parti
     /// <summary>True when the session it may have run on went silent with its connector (no report): no overlap to check.</summary>
     public bool MaybeRanOnSilentConnector { get; set; }
 
+    /// <summary>Why it last went back to waiting (the reason its next send is counted under).</summary>
+    public string? WaitReason { get; set; }
+
     /// <summary>Re-sends of a request that may have reached the agent.</summary>
     public int Resends { get; set; }
 
