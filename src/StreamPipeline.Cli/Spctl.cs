@@ -46,7 +46,7 @@ public static class Spctl
                 _ => await WriteHelpAsync(stderr, Usage, $"spctl: unknown command '{settings.Verb}'\n\n"),
             };
         }
-        catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException)
+        catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException or StreamPipeline.Kafka.Topics.TopicMissingException)
         {
             await stderr.WriteLineAsync(
                 $"spctl: cannot reach Kafka at {settings.BootstrapServers} or the Schema Registry at {settings.RegistryUrl}: {e.Message}. " +

@@ -193,7 +193,7 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
     }
 
     /// <summary>
-    /// Scenario 4. d1's consume loop stalls for 25 s (past max.poll.interval.ms, 10 s here) while its timer runs on; d2
+    /// Scenario 4. d1's consume loop stalls for 40 s (past max.poll.interval.ms, 10 s here) while its timer runs on; d2
     /// takes its partition over. d1 must publish nothing for it: one result per command.
     /// </summary>
     [Fact]
@@ -205,24 +205,27 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         var settings = new Dictionary<string, string?>
         {
             ["Kafka:Client:max.poll.interval.ms"] = "10000",
-            ["Dispatcher:ActionTimeouts:get-services"] = "00:00:18",
+            ["Dispatcher:ActionTimeouts:get-services"] = "00:00:32",
         };
         var d1 = await world.Bed.StartDispatcherAsync("d1", settings);
         var d2 = await world.Bed.StartDispatcherAsync("d2", settings);
         world.FrontDoor.RouteTo(a.AgentPort);
-        var slow = await world.StartFleetAsync(1, first: 1, responseDelay: TimeSpan.FromSeconds(40));
+        var slow = await world.StartFleetAsync(1, first: 1, responseDelay: TimeSpan.FromSeconds(60));
         await WaitEachOwnsOnePartitionAsync(d1, d2);
         var partition = Worker(d1).Engine!.OwnedPartitions().Single();
 
-        // Both are decided by a timer while d1's consume loop is stalled, after d2 took the partition over (about 10 s
-        // in): an expiry at 20 s and a timeout at 18 s.
+        // Both are decided by a timer while d1's consume loop is stalled, after d2 took the partition over (10 s after
+        // max.poll.interval.ms on the embedded mock, whose rebalance waits out the leaver): an expiry at 34 s and a timeout at 32 s.
         var start = DateTimeOffset.UtcNow;
-        var offline = TestBed.Command("sim-000010", "get-server-info", deadline: start.AddSeconds(20));
+        var offline = TestBed.Command("sim-000010", "get-server-info", deadline: start.AddSeconds(34));
         var inFlight = TestBed.Command("sim-000001", "get-services");
         await world.Bed.SendAsync(offline, partition);
         await world.Bed.SendAsync(inFlight, partition);
         await world.Bed.WaitForRequestAsync(inFlight.CommandId);
-        Worker(d1).FreezeConsumeLoop(TimeSpan.FromSeconds(25));
+        Worker(d1).FreezeConsumeLoop(TimeSpan.FromSeconds(40));
+        // The group gives d1's partition to d2 once d1's consume loop exceeds max.poll.interval.ms.
+        await Eventually.TrueAsync(() => Worker(d2).Engine!.OwnedPartitions().Count == 2, TimeSpan.FromSeconds(30), "d2 to take d1's partition over");
+        output.WriteLine($"d2 owns both partitions at +{(DateTimeOffset.UtcNow - start).TotalSeconds:0.0} s");
 
         await world.Bed.WaitForResultAsync(offline.CommandId, timeoutSeconds: 60);
         await world.Bed.WaitForResultAsync(inFlight.CommandId, timeoutSeconds: 60);
