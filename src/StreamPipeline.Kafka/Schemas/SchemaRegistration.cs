@@ -34,8 +34,13 @@ public static class SchemaRegistration
     }
 
     /// <summary>Registry failures worth another try: unreachable, timed out, or a server error.</summary>
-    public static bool IsTransient(Exception e) =>
-        e is HttpRequestException or TaskCanceledException or TimeoutException || (e is SchemaRegistryException s && ((int)s.Status >= 500 || s.Status == 0));
+    /// <remarks>SchemaRegistryException derives from HttpRequestException, so it is told apart first: its 409 is permanent.</remarks>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        SchemaRegistryException s => (int)s.Status >= 500 || s.Status == 0,
+        HttpRequestException or TaskCanceledException or TimeoutException => true,
+        _ => false,
+    };
 }
 
 /// <summary>The registry refused one of our schemas as incompatible with the subject's versions.</summary>
