@@ -86,6 +86,14 @@ public sealed class SimulatorOptions
     /// <summary>How long cached responses live and when an answer enters the cache. Default <see cref="RequestCacheMode.KeptAcrossReconnects"/>.</summary>
     public RequestCacheMode RequestCacheMode { get; set; } = RequestCacheMode.KeptAcrossReconnects;
 
+    /// <summary>
+    /// Every cache mode in one fleet: agent number n uses the ((n - 1) mod 3)-th <see cref="Responses.RequestCacheMode"/>
+    /// (1 keeps its cache, 2 loses it on reconnect, 3 caches on completion, 4 keeps it, ...) and
+    /// <see cref="RequestCacheMode"/> is ignored. For tests that run one scenario against every agent strength at once.
+    /// Default off.
+    /// </summary>
+    public bool MixRequestCacheModes { get; set; }
+
     /// <summary>Where an error answer carries its status and message. Default <see cref="ErrorReplyShape.InPayload"/>.</summary>
     public ErrorReplyShape ErrorReplies { get; set; } = ErrorReplyShape.InPayload;
 

@@ -521,7 +521,7 @@ internal sealed class AgentConnection : IScheduledSend, IThreadPoolWorkItem, IDi
                 return null;
             }
 
-            if (_fleet.Options.RequestCacheMode == RequestCacheMode.OnCompletionConcurrent)
+            if (_agent.CacheMode == RequestCacheMode.OnCompletionConcurrent)
             {
                 // Handled on its own while the loop reads on; the answer is cached only when its work is done.
                 _ = HandleConcurrentlyAsync(message.ToArray());

@@ -48,6 +48,9 @@ public sealed class SimulatedAgent
         var options = fleet.Options;
         Index = index;
         Number = number;
+        CacheMode = fleet.Options.MixRequestCacheModes
+            ? (RequestCacheMode)((number - 1) % Enum.GetValues<RequestCacheMode>().Length)
+            : fleet.Options.RequestCacheMode;
         AgentId = SimulatedFleet.AgentIdFor(options.AgentIdPrefix, number);
         Misbehaviour = MisbehaviourAssignment.For(index, options.Misbehaviour, options.MisbehaviourFraction);
         LocalAddress = fleet.Connector.LocalAddressFor(index);
@@ -61,6 +64,9 @@ public sealed class SimulatedAgent
 
     /// <summary>The agent's number (the <c>n</c> in its id).</summary>
     public int Number { get; }
+
+    /// <summary>How strong this agent's response cache is (<see cref="SimulatorOptions.RequestCacheMode"/>, or its turn with <see cref="SimulatorOptions.MixRequestCacheModes"/>).</summary>
+    public RequestCacheMode CacheMode { get; }
 
     /// <summary>How this agent misbehaves (<see cref="AgentMisbehaviour.None"/> for a well-behaved one).</summary>
     public AgentMisbehaviour Misbehaviour { get; }
@@ -269,7 +275,7 @@ public sealed class SimulatedAgent
     /// <summary>A new connection: an agent whose cache does not survive a restart starts this one with an empty cache.</summary>
     internal void OnNewConnection()
     {
-        if (_fleet.Options.RequestCacheMode == RequestCacheMode.LostOnReconnect && Interlocked.Read(ref _connects) > 1)
+        if (CacheMode == RequestCacheMode.LostOnReconnect && Interlocked.Read(ref _connects) > 1)
         {
             Volatile.Read(ref _cache)?.Clear();
         }

@@ -9,6 +9,7 @@ using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Schemas;
 using StreamPipeline.Kafka.Topics;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 namespace StreamPipeline.Dispatcher.Dispatching;
 
@@ -127,7 +128,7 @@ internal sealed class DispatcherWorker(
             _ticker = time.CreateTimer(_ => engine.Tick(), null, _o.TickInterval, _o.TickInterval);
             consumer.OnFatal = _ =>
             {
-                Environment.ExitCode = 3;
+                Environment.ExitCode = ServiceExitCodes.FatalDependency;
                 lifetime.StopApplication();
             };
             consumer.Start(_registry, _kafka.SchemaRegistryUrl);
@@ -140,7 +141,7 @@ internal sealed class DispatcherWorker(
         catch (Exception e) when (e is InvalidOperationException or KafkaException or SchemaRegistryException or IncompatibleSchemaException or TopicMissingException)
         {
             Log.Fatal(logger, e.Message, e);
-            Environment.ExitCode = 3;
+            Environment.ExitCode = ServiceExitCodes.FatalDependency;
             lifetime.StopApplication();
         }
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Protocol;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 namespace StreamPipeline.EdgeConnector.Hosting;
 
@@ -32,7 +33,7 @@ internal sealed partial class SchemaRegistration(
         catch (Kafka.Schemas.IncompatibleSchemaException e)
         {
             LogIncompatible(logger, kafka.Value.SchemaRegistryUrl, e.Message);
-            Environment.ExitCode = 3;
+            Environment.ExitCode = ServiceExitCodes.FatalDependency;
             lifetime.StopApplication();
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

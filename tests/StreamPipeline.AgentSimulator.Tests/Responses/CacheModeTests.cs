@@ -74,6 +74,20 @@ public sealed class CacheModeTests
     }
 
     [Fact]
+    public async Task MixRequestCacheModes_FourAgents_EachModeInTurnByNumber()
+    {
+        await using var server = await TestAgentServer.StartAsync();
+        var options = SimulatorTestOptions.For(server, agents: 4);
+        options.RequestCacheMode = RequestCacheMode.LostOnReconnect;
+        options.MixRequestCacheModes = true;
+        await using var fleet = SimulatedFleet.Start(options);
+
+        Assert.Equal(
+            [RequestCacheMode.KeptAcrossReconnects, RequestCacheMode.LostOnReconnect, RequestCacheMode.OnCompletionConcurrent, RequestCacheMode.KeptAcrossReconnects],
+            fleet.Agents.Select(a => a.CacheMode));
+    }
+
+    [Fact]
     public async Task ErrorRepliesTopLevel_UnknownService_StatusAndMessageOnTheEnvelope()
     {
         await using var server = await TestAgentServer.StartAsync();

@@ -33,7 +33,7 @@ internal sealed class CommandWorld : IAsyncDisposable
     private readonly List<SimulatedFleet> _fleets = [];
     private readonly ITestOutputHelper _output;
 
-    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output, RequestCacheMode cacheMode)
+    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output, RequestCacheMode? cacheMode)
     {
         Bed = bed;
         _dir = dir;
@@ -44,8 +44,11 @@ internal sealed class CommandWorld : IAsyncDisposable
     /// <summary>Re-sends of a request that may have reached the agent, at most (the dispatcher's default, Dispatcher:MaxResends).</summary>
     public const int MaxResends = 3;
 
-    /// <summary>How strong the simulated agents' response cache is (every fleet of this world).</summary>
-    public RequestCacheMode CacheMode { get; }
+    /// <summary>
+    /// How strong the simulated agents' response cache is (every fleet of this world); null: every mode at once, agent by
+    /// agent (<see cref="SimulatorOptions.MixRequestCacheModes"/>), so one run covers them all.
+    /// </summary>
+    public RequestCacheMode? CacheMode { get; }
 
     public TestBed Bed { get; }
     public AgentFrontDoor FrontDoor { get; } = new();
@@ -53,10 +56,10 @@ internal sealed class CommandWorld : IAsyncDisposable
     public string DeadLetter => "agent-metrics-dlq-" + Bed.Suffix;
     public string CertificatePath => Path.Combine(_dir, "connector.crt");
 
-    public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output, RequestCacheMode cacheMode = RequestCacheMode.KeptAcrossReconnects)
+    public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output, RequestCacheMode? cacheMode = RequestCacheMode.KeptAcrossReconnects)
     {
         var bed = await TestBed.StartAsync(fx);
-        output.WriteLine($"agents' request cache: {cacheMode}");
+        output.WriteLine($"agents' request cache: {cacheMode?.ToString() ?? "every mode, agent by agent"}");
         var world = new CommandWorld(bed, Directory.CreateTempSubdirectory("commands-e2e-").FullName, output, cacheMode);
         await fx.Kafka.Topics.EnsureTopicsAsync([new(world.Metrics, 2, 1), new(world.DeadLetter, 1, 1)], CancellationToken.None);
         await File.WriteAllLinesAsync(Path.Combine(world._dir, "tokens.txt"), Enumerable.Range(1, MaxAgents).Select(i =>
@@ -160,7 +163,8 @@ internal sealed class CommandWorld : IAsyncDisposable
             MinReconnectDelay = TimeSpan.FromMilliseconds(100),
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
             ResponseDelay = responseDelay ?? TimeSpan.Zero,
-            RequestCacheMode = CacheMode,
+            RequestCacheMode = CacheMode ?? RequestCacheMode.KeptAcrossReconnects,
+            MixRequestCacheModes = CacheMode is null,
         };
         configure?.Invoke(options);
         var fleet = SimulatedFleet.Start(options);
@@ -203,7 +207,6 @@ internal sealed class CommandWorld : IAsyncDisposable
     public void AssertExactlyOnce(IReadOnlyCollection<AgentCommand> commands, IReadOnlyList<SimulatedFleet> fleets, bool allOk = true)
     {
         var report = new StringBuilder();
-        var weakCache = CacheMode != RequestCacheMode.KeptAcrossReconnects;
         foreach (var command in commands)
         {
             var results = Bed.PublishedResults.Where(r => r.CommandId == command.CommandId).ToList();
@@ -213,6 +216,7 @@ internal sealed class CommandWorld : IAsyncDisposable
             var agents = fleets.Select(f => f.FindAgent(command.AgentId)).Where(a => a is not null).ToList();
             Assert.NotEmpty(agents);
             var executions = result.RequestId is { } id ? agents.Sum(a => a!.ExecutionCount(id)) : 0;
+            var weakCache = agents.Any(a => a!.CacheMode != RequestCacheMode.KeptAcrossReconnects);
             report.Append(System.Globalization.CultureInfo.InvariantCulture, $"{command.AgentId} {command.Action,-20} {result.Status,-15} request {result.RequestId} via {result.ConnectorId}, ran {executions}x {result.Error}\n");
             if (allOk)
             {

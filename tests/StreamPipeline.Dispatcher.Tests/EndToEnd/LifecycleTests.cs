@@ -70,21 +70,23 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
 
     /// <summary>
     /// Scenario 2. A restart-service written to the agent's connection when it drops is not sent again: its result is
-    /// OUTCOME_UNKNOWN. A read-only command in the same position is re-sent (counted in dispatcher_resends_total) and ends ok.
+    /// OUTCOME_UNKNOWN. A read-only command in the same position is re-sent (counted in dispatcher_resends_total) and ends
+    /// ok. Under every cache mode at once: one agent of each.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(CommandEndToEndTests.CacheModes), MemberType = typeof(CommandEndToEndTests))]
-    public async Task WrittenWhenConnectionDrops_SideEffectingOutcomeUnknownReadOnlyResent(RequestCacheMode mode)
+    [Fact]
+    public async Task WrittenWhenConnectionDrops_SideEffectingOutcomeUnknownReadOnlyResent()
     {
-        await using var world = await CommandWorld.StartAsync(fx, output, mode);
+        // Three agents, one per cache mode (kept, lost on reconnect, cached on completion).
+        await using var world = await CommandWorld.StartAsync(fx, output, cacheMode: null);
         var a = await world.StartConnectorAsync("edge-a");
         var b = await world.StartConnectorAsync("edge-b");
         var d1 = await world.Bed.StartDispatcherAsync("d1");
         var d2 = await world.Bed.StartDispatcherAsync("d2");
         world.FrontDoor.RouteTo(a.AgentPort);
-        var fleet = await world.StartFleetAsync(2, responseDelay: TimeSpan.FromSeconds(2));
+        var fleet = await world.StartFleetAsync(3, responseDelay: TimeSpan.FromSeconds(2));
         await WaitEachOwnsOnePartitionAsync(d1, d2);
         var agents = fleet.Agents;
+        Assert.Equal(Enum.GetValues<RequestCacheMode>().Length, agents.Select(x => x.CacheMode).Distinct().Count());
 
         var commands = await world.SendAsync(agents.SelectMany(x => new[]
         {
@@ -244,11 +246,12 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         Assert.True(slow.Agents[0].ExecutionCount(world.Bed.SentRequests.First(r => r.Request.CommandId == inFlight.CommandId).Request.RequestId) <= 1);
     }
 
-    /// <summary>Scenario 6. Answers between Kafka's default record limit (1,000,000 B) and the frame limit (1 MiB) come back ok, whole.</summary>
-    [Theory]
-    [InlineData(999_900)]
-    [InlineData(1_010_000)]
-    public async Task AnswerNearTheRecordLimit_OkWithTheWholeAnswer(int logBytes)
+    /// <summary>
+    /// Scenario 6. Answers between Kafka's default record limit (1,000,000 B) and the frame limit (1 MiB) come back ok,
+    /// whole: a 999,900 B log from sim-000001 and a 1,010,000 B one from sim-000002, in one world.
+    /// </summary>
+    [Fact]
+    public async Task AnswerNearTheRecordLimit_OkWithTheWholeAnswer()
     {
         await using var world = await CommandWorld.StartAsync(fx, output);
         var a = await world.StartConnectorAsync("edge-a");
@@ -256,14 +259,23 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         var d1 = await world.Bed.StartDispatcherAsync("d1");
         var d2 = await world.Bed.StartDispatcherAsync("d2");
         world.FrontDoor.RouteTo(a.AgentPort);
-        var fleet = await world.StartFleetAsync(1, configure: o => o.ServiceLogBytes = logBytes);
+        int[] sizes = [999_900, 1_010_000];
+        var fleets = new List<AgentSimulator.Fleet.SimulatedFleet>();
+        for (var n = 0; n < sizes.Length; n++)
+        {
+            var bytes = sizes[n];
+            fleets.Add(await world.StartFleetAsync(1, first: n + 1, configure: o => o.ServiceLogBytes = bytes));
+        }
 
-        var command = TestBed.Command("sim-000001", "get-service-log", "{\"name\":\"ssh\"}", deadline: DateTimeOffset.UtcNow.AddSeconds(30));
-        await world.Bed.SendAsync(command);
+        var commands = sizes.Select((_, n) => TestBed.Command(SimulatedFleet.AgentIdFor("sim-", n + 1), "get-service-log", "{\"name\":\"ssh\"}",
+            deadline: DateTimeOffset.UtcNow.AddSeconds(30))).ToList();
+        var results = await world.WaitForResultsAsync(await world.SendAsync(commands), ResultsTimeout, [d1, d2]);
 
-        var results = await world.WaitForResultsAsync([command], ResultsTimeout, [d1, d2]);
-        world.AssertExactlyOnce([command], [fleet]);
-        Assert.Equal(logBytes, System.Text.Encoding.UTF8.GetByteCount(results[command.CommandId].ResponseJson!));
+        world.AssertExactlyOnce(commands, fleets);
+        for (var n = 0; n < sizes.Length; n++)
+        {
+            Assert.Equal(sizes[n], System.Text.Encoding.UTF8.GetByteCount(results[commands[n].CommandId].ResponseJson!));
+        }
     }
 
     /// <summary>
@@ -423,11 +435,12 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         world.AssertExactlyOnce(commands, [fleet, other]);
     }
 
-    /// <summary>Scenario 9. An error answer is an ERROR result with the agent's message, whether the agent puts it in the payload or on the envelope.</summary>
-    [Theory]
-    [InlineData(ErrorReplyShape.InPayload)]
-    [InlineData(ErrorReplyShape.TopLevel)]
-    public async Task ErrorAnswerInEitherShape_ErrorWithTheAgentsMessage(ErrorReplyShape shape)
+    /// <summary>
+    /// Scenario 9. An error answer is an ERROR result with the agent's message, whether the agent puts it in the payload
+    /// (sim-000001) or on the envelope (sim-000002): one world, an agent of each shape.
+    /// </summary>
+    [Fact]
+    public async Task ErrorAnswerInEitherShape_ErrorWithTheAgentsMessage()
     {
         await using var world = await CommandWorld.StartAsync(fx, output);
         var a = await world.StartConnectorAsync("edge-a");
@@ -435,18 +448,33 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         var d1 = await world.Bed.StartDispatcherAsync("d1");
         var d2 = await world.Bed.StartDispatcherAsync("d2");
         world.FrontDoor.RouteTo(a.AgentPort);
-        var fleet = await world.StartFleetAsync(1, configure: o => o.ErrorReplies = shape);
+        var inPayload = await world.StartFleetAsync(1, first: 1, configure: o => o.ErrorReplies = ErrorReplyShape.InPayload);
+        var topLevel = await world.StartFleetAsync(1, first: 2, configure: o => o.ErrorReplies = ErrorReplyShape.TopLevel);
 
-        var refused = TestBed.Command("sim-000001", "restart-service", "{\"name\":\"no-such-service\"}");
-        var fine = TestBed.Command("sim-000001", "get-server-info");
-        var results = await world.WaitForResultsAsync(await world.SendAsync([refused, fine]), ResultsTimeout, [d1, d2]);
+        var commands = new List<AgentCommand>();
+        foreach (var agent in new[] { "sim-000001", "sim-000002" })
+        {
+            commands.Add(TestBed.Command(agent, "restart-service", "{\"name\":\"no-such-service\"}"));
+            commands.Add(TestBed.Command(agent, "get-server-info"));
+        }
 
-        world.AssertExactlyOnce([refused, fine], [fleet], allOk: false);
-        var error = results[refused.CommandId];
-        output.WriteLine($"{error.Status} {error.Error} {error.ResponseJson}");
-        Assert.Equal(CommandStatus.Error, error.Status);
-        Assert.Contains("could not be found", error.Error, StringComparison.Ordinal);
-        Assert.Equal(CommandStatus.Ok, results[fine.CommandId].Status);
+        var results = await world.WaitForResultsAsync(await world.SendAsync(commands), ResultsTimeout, [d1, d2]);
+
+        world.AssertExactlyOnce(commands, [inPayload, topLevel], allOk: false);
+        foreach (var c in commands)
+        {
+            var r = results[c.CommandId];
+            output.WriteLine($"{c.AgentId} {c.Action}: {r.Status} {r.Error} {r.ResponseJson}");
+            if (c.Action == "restart-service")
+            {
+                Assert.Equal(CommandStatus.Error, r.Status);
+                Assert.Contains("could not be found", r.Error, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(CommandStatus.Ok, r.Status);
+            }
+        }
     }
 
     /// <summary>
