@@ -1,5 +1,6 @@
 using System.Net;
 using StreamPipeline.AgentSimulator.Misbehaviour;
+using StreamPipeline.AgentSimulator.Responses;
 using StreamPipeline.AgentSimulator.Transport;
 
 namespace StreamPipeline.AgentSimulator;
@@ -82,8 +83,28 @@ public sealed class SimulatorOptions
     /// <summary>Bytes of cached responses kept per agent; the oldest go first. Default 16 MiB.</summary>
     public int RequestCacheMaxBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>How long cached responses live and when an answer enters the cache. Default <see cref="RequestCacheMode.KeptAcrossReconnects"/>.</summary>
+    public RequestCacheMode RequestCacheMode { get; set; } = RequestCacheMode.KeptAcrossReconnects;
+
+    /// <summary>
+    /// Every cache mode in one fleet: agent number n uses the ((n - 1) mod 3)-th <see cref="Responses.RequestCacheMode"/>
+    /// (1 keeps its cache, 2 loses it on reconnect, 3 caches on completion, 4 keeps it, ...) and
+    /// <see cref="RequestCacheMode"/> is ignored. For tests that run one scenario against every agent strength at once.
+    /// Default off.
+    /// </summary>
+    public bool MixRequestCacheModes { get; set; }
+
+    /// <summary>Where an error answer carries its status and message. Default <see cref="ErrorReplyShape.InPayload"/>.</summary>
+    public ErrorReplyShape ErrorReplies { get; set; } = ErrorReplyShape.InPayload;
+
     /// <summary>Lines returned by <c>get-service-log</c>, 0 to 1000. Default 1000 (the real agent's maximum).</summary>
     public int ServiceLogLines { get; set; } = 1000;
+
+    /// <summary>
+    /// Size in bytes of the whole <c>get-service-log</c> answer payload (the last line is padded up to it), for tests of
+    /// large answers; 0 keeps the natural size (about 126 KB for 1000 lines). At most 64 MiB. Default 0.
+    /// </summary>
+    public int ServiceLogBytes { get; set; }
 
     /// <summary>Time an agent spends on each executed request before answering (simulates slow commands). Default zero.</summary>
     public TimeSpan ResponseDelay { get; set; } = TimeSpan.Zero;
@@ -187,6 +208,21 @@ public sealed class SimulatorOptions
         if (ServiceLogLines is < 0 or > 1000)
         {
             errors.Add($"Simulator:ServiceLogLines must be between 0 and 1000 (the agent's maximum); got {ServiceLogLines}.");
+        }
+
+        if (ServiceLogBytes is < 0 or > 64 * 1024 * 1024)
+        {
+            errors.Add($"Simulator:ServiceLogBytes must be between 0 (natural size) and 67108864; got {ServiceLogBytes}.");
+        }
+
+        if (!Enum.IsDefined(RequestCacheMode))
+        {
+            errors.Add($"Simulator:RequestCacheMode must be one of {string.Join(", ", Enum.GetNames<RequestCacheMode>())}; got {RequestCacheMode}.");
+        }
+
+        if (!Enum.IsDefined(ErrorReplies))
+        {
+            errors.Add($"Simulator:ErrorReplies must be one of {string.Join(", ", Enum.GetNames<ErrorReplyShape>())}; got {ErrorReplies}.");
         }
 
         if (!LocalAddressList.TryParse(LocalAddresses, out _, out var addressError))

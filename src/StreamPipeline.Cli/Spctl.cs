@@ -53,7 +53,7 @@ public static class Spctl
             await stderr.WriteLineAsync($"spctl: invalid Kafka client setting: {e.Message}. Check the StreamPipeline__Kafka__Client__* variables.");
             return Usage;
         }
-        catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException)
+        catch (Exception e) when (e is KafkaException or SchemaRegistryException or HttpRequestException or StreamPipeline.Kafka.Topics.TopicMissingException)
         {
             await stderr.WriteLineAsync(
                 $"spctl: cannot reach Kafka at {settings.BootstrapServers} or the Schema Registry at {settings.RegistryUrl}: {e.Message}. " +

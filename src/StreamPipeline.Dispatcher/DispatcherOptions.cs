@@ -36,8 +36,38 @@ public sealed class DispatcherOptions
     /// <summary>Command ids remembered as completed (duplicate records are not run again). Default 100,000.</summary>
     public int CompletedCacheSize { get; set; } = 100_000;
 
-    /// <summary>Records read from the end of each results partition at assignment to seed the completed ids. Default 10,000.</summary>
+    /// <summary>
+    /// Records read from the end of each results partition at assignment to seed the completed ids: only for duplicate
+    /// records of one command (a producer's retry), never for knowing which records were decided (that is the state
+    /// topic's job). Default 10,000.
+    /// </summary>
     public int ResultsTailRecords { get; set; } = 10_000;
+
+    /// <summary>
+    /// Re-sends allowed of a read-only request that was written to the agent and whose connection closed before it
+    /// answered (an agent that lost its cache runs it again each time); then the result is OUTCOME_UNKNOWN. Side-effecting
+    /// actions are never re-sent once written. 0..100, default 3.
+    /// </summary>
+    public int MaxResends { get; set; } = 3;
+
+    /// <summary>
+    /// How long an in-flight command waits for its connector's report once the agent's session ended or a newer one
+    /// appeared; silence that long means the connector died with the session. Default 3 s.
+    /// </summary>
+    public TimeSpan SessionEndedGrace { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The consume loop silent this long fences the dispatcher: nothing is decided or sent until it polled steadily for
+    /// <see cref="StallSettle"/>. Must stay below the consumer's session.timeout.ms and max.poll.interval.ms (checked at
+    /// start), so a dispatcher stops acting before the group can give its partitions away. Default 5 s.
+    /// </summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Steady polling needed after a stall before the fence is lifted (the consumer learns of lost partitions meanwhile). Default 3 s.</summary>
+    public TimeSpan StallSettle { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A partition's snapshot is written to the state topic when it changed (every <see cref="CommitInterval"/> at most) and at least this often. Default 10 s.</summary>
+    public TimeSpan StateRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often deadlines and timeouts are checked. Default 100 ms.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -62,6 +92,9 @@ public sealed class DispatcherOptions
     public string ConnectorResponsesTopic { get; set; } = PipelineTopics.ConnectorResponses;
     public string LateResponsesTopic { get; set; } = PipelineTopics.LateResponses;
     public string PresenceTopic { get; set; } = PipelineTopics.Presence;
+
+    /// <summary>The dispatchers' own state (a snapshot per commands partition): same partition count as the commands topic.</summary>
+    public string StateTopic { get; set; } = PipelineTopics.DispatcherState;
 
     /// <summary>Per-action timeouts used unless configured: a restart or a 1000-line log takes longer than server info.</summary>
     public static IReadOnlyDictionary<string, TimeSpan> DefaultActionTimeouts => CommandActions.DefaultTimeouts;
@@ -91,6 +124,11 @@ public sealed class DispatcherOptions
         if (MaxPendingPerPartition < 1) e.Add($"Dispatcher:MaxPendingPerPartition must be at least 1, got {MaxPendingPerPartition}.");
         if (CompletedCacheSize < 1_000) e.Add($"Dispatcher:CompletedCacheSize must be at least 1,000, got {CompletedCacheSize}.");
         if (ResultsTailRecords < 0) e.Add($"Dispatcher:ResultsTailRecords must not be negative, got {ResultsTailRecords}.");
+        if (MaxResends is < 0 or > 100) e.Add($"Dispatcher:MaxResends must be 0..100, got {MaxResends}.");
+        if (SessionEndedGrace < TimeSpan.Zero || SessionEndedGrace > TimeSpan.FromMinutes(5)) e.Add($"Dispatcher:SessionEndedGrace must be 0..5 minutes, got {SessionEndedGrace}.");
+        if (StallTimeout < TimeSpan.FromMilliseconds(500) || StallTimeout > TimeSpan.FromMinutes(5)) e.Add($"Dispatcher:StallTimeout must be 500 ms..5 minutes, got {StallTimeout}.");
+        if (StallSettle < TimeSpan.Zero || StallSettle > TimeSpan.FromMinutes(5)) e.Add($"Dispatcher:StallSettle must be 0..5 minutes, got {StallSettle}.");
+        if (StateRefreshInterval < TimeSpan.FromSeconds(1) || StateRefreshInterval > TimeSpan.FromHours(1)) e.Add($"Dispatcher:StateRefreshInterval must be 1 s..1 hour, got {StateRefreshInterval}.");
         if (TickInterval < TimeSpan.FromMilliseconds(1) || TickInterval > TimeSpan.FromSeconds(10)) e.Add($"Dispatcher:TickInterval must be 1 ms..10 s, got {TickInterval}.");
         if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10)) e.Add($"Dispatcher:DrainTimeout must be 0..10 minutes, got {DrainTimeout}.");
         if (CommitInterval < TimeSpan.FromMilliseconds(10) || CommitInterval > TimeSpan.FromMinutes(10)) e.Add($"Dispatcher:CommitInterval must be 10 ms..10 minutes, got {CommitInterval}.");
@@ -101,6 +139,7 @@ public sealed class DispatcherOptions
                  {
                      ("CommandsTopic", CommandsTopic), ("ResultsTopic", ResultsTopic), ("ConnectorRequestsTopic", ConnectorRequestsTopic),
                      ("ConnectorResponsesTopic", ConnectorResponsesTopic), ("LateResponsesTopic", LateResponsesTopic), ("PresenceTopic", PresenceTopic),
+                     ("StateTopic", StateTopic),
                  })
         {
             if (string.IsNullOrWhiteSpace(value)) e.Add($"Dispatcher:{name} must not be empty.");

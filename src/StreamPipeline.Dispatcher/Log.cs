@@ -53,6 +53,27 @@ internal static partial class Log
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Could not commit offsets {Offsets}: {Reason}")]
     public static partial void CommitFailed(ILogger logger, string offsets, string reason);
 
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Warning, Message = "Dispatcher fenced: {Reason}. Nothing is decided or sent until the consume loop has polled steadily for {Seconds:F0} s (its partitions may have moved to another dispatcher meanwhile).")]
+    public static partial void Fenced(ILogger logger, string reason, double seconds);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Information, Message = "Dispatcher fence lifted: {Partitions} commands partitions owned")]
+    public static partial void Unfenced(ILogger logger, int partitions);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Command record {Topic}[{Partition}]@{Offset} is not a usable command ({Reason}); it gets a rejected result as {CommandId}")]
+    public static partial void UnreadableCommand(ILogger logger, string topic, int partition, long offset, string reason, string commandId);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Error, Message = "Kafka refused the result of command {CommandId} ({Reason}); publishing an ERROR result that says so instead")]
+    public static partial void ResultReplaced(ILogger logger, string commandId, string reason);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Information, Message = "Commands partition {Partition} restored: {Source}; {Undecided} undecided commands, consumption resumes at {Committed}, {DecidedSince} command ids decided after the snapshot")]
+    public static partial void Restored(ILogger logger, int partition, string source, int undecided, long committed, int decidedSince);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Warning, Message = "Snapshot of commands partition {Partition} ignored: {Reason}")]
+    public static partial void SnapshotIgnored(ILogger logger, int partition, string reason);
+
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Error, Message = "Unexpected error handling record {Position}: {Reason}. The record is skipped; the dispatcher goes on.")]
+    public static partial void RecordFailed(ILogger logger, string position, string reason, Exception exception);
+
     [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "Reading the tail of {Topic} to seed completed command ids stopped early: {Reason}")]
     public static partial void SeedIncomplete(ILogger logger, string topic, string reason);
 }

@@ -72,6 +72,12 @@ public sealed class EdgeConnectorOptions
     /// <summary>Metrics records produced but not yet acknowledged by Kafka; at the limit sockets are no longer read (backpressure). Default 50,000.</summary>
     public int MaxInFlightRecords { get; set; } = 50_000;
 
+    /// <summary>
+    /// How often the CONNECTED record of every live session is published again, so neither retention nor compaction of
+    /// agent-presence can leave a connected agent without one (keep it well below the topic's retention.ms). Default 1 hour.
+    /// </summary>
+    public TimeSpan PresenceRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Topic names.</summary>
     public string MetricsTopic { get; set; } = Kafka.Topics.PipelineTopics.Metrics;
     public string PresenceTopic { get; set; } = Kafka.Topics.PipelineTopics.Presence;
@@ -104,6 +110,7 @@ public sealed class EdgeConnectorOptions
         if (KeepAliveInterval <= TimeSpan.Zero) e.Add($"EdgeConnector:KeepAliveInterval must be positive, got {KeepAliveInterval}.");
         if (KeepAliveTimeout <= TimeSpan.Zero) e.Add($"EdgeConnector:KeepAliveTimeout must be positive, got {KeepAliveTimeout}.");
         if (DrainWindow < TimeSpan.Zero || DrainWindow > TimeSpan.FromMinutes(10)) e.Add($"EdgeConnector:DrainWindow must be 0..10 minutes, got {DrainWindow}.");
+        if (PresenceRefreshInterval < TimeSpan.FromSeconds(1) || PresenceRefreshInterval > TimeSpan.FromDays(7)) e.Add($"EdgeConnector:PresenceRefreshInterval must be 1 s..7 days, got {PresenceRefreshInterval}.");
         if (MaxInFlightRecords < 100) e.Add($"EdgeConnector:MaxInFlightRecords must be at least 100, got {MaxInFlightRecords}.");
         return e;
     }

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Avro.Generic;
 using Confluent.Kafka;
-using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
-using Confluent.SchemaRegistry.Serdes;
+using StreamPipeline.Kafka.Commands;
 using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Topics;
@@ -28,44 +26,17 @@ internal static class CommandDemo
         {
             await fleet.WaitAllAuthenticatedAsync(TimeSpan.FromMinutes(2), stop);
             var agentId = fleet.Agents[0].AgentId;
-            var bootstrap = infra.Kafka.BootstrapServers;
-            using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = infra.SchemaRegistry.Url.ToString() });
-
-            // Consume on a dedicated thread (Consume blocks); it starts from the current end so the result cannot be missed.
-            var kafka = new KafkaOptions { BootstrapServers = bootstrap, SchemaRegistryUrl = infra.SchemaRegistry.Url.ToString() };
-            var consumerConfig = kafka.ConsumerConfig("command-demo-" + Guid.NewGuid().ToString("N"), "command-demo");
-            consumerConfig.FetchWaitMaxMs = 10;
-            using var results = new ConsumerBuilder<string, byte[]>(consumerConfig).Build();
-            var partitions = PipelineTopics.All().Single(t => t.Name == PipelineTopics.CommandResults).Partitions;
-            results.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(PipelineTopics.CommandResults, p,
-                results.QueryWatermarkOffsets(new TopicPartition(PipelineTopics.CommandResults, p), TimeSpan.FromSeconds(10)).High)));
-
+            // The results topic's end is noted when the client opens, so the result cannot be missed.
+            using var client = CommandClient.Open(new KafkaOptions { BootstrapServers = infra.Kafka.BootstrapServers, SchemaRegistryUrl = infra.SchemaRegistry.Url.ToString() },
+                "command-demo", resultsFetchWait: TimeSpan.FromMilliseconds(10));
             var now = TimeProvider.System.GetUtcNow();
             var command = new AgentCommand(Guid.NewGuid().ToString(), agentId, Action, null, now + Deadline, now, "make-run-demo");
             var started = Stopwatch.GetTimestamp();
-            using (var producer = new ProducerBuilder<string, AgentCommand>(kafka.ProducerConfig("command-demo"))
-                       .SetValueSerializer(ContractSerdes.Serializer<AgentCommand>(registry, ContractCodec.ToRecord))
-                       .Build())
-            {
-                await producer.ProduceAsync(PipelineTopics.Commands, new Message<string, AgentCommand> { Key = agentId, Value = command }, stop);
-            }
-
+            await client.SendAsync(command, stop);
             Console.WriteLine($"Command demo: sent {Action} to {agentId} through Kafka (command {command.CommandId}); waiting for its result on {PipelineTopics.CommandResults}");
-            var avro = new AvroDeserializer<GenericRecord>(registry).AsSyncOverAsync();
             var until = Deadline + TimeSpan.FromSeconds(15);
-            var result = await Task.Factory.StartNew(() =>
-            {
-                while (!stop.IsCancellationRequested && Stopwatch.GetElapsedTime(started) < until)
-                {
-                    var cr = results.Consume(TimeSpan.FromMilliseconds(100));
-                    if (cr?.Message?.Value is null || cr.Message.Key != command.CommandId) continue;
-                    return ContractCodec.ToCommandResult(avro.Deserialize(cr.Message.Value, false, new SerializationContext(MessageComponentType.Value, cr.Topic)));
-                }
-
-                return null;
-            }, stop, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var result = await client.WaitForResultAsync(command.CommandId, until, stop);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            results.Close();
 
             if (result is null)
             {

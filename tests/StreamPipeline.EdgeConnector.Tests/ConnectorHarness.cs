@@ -76,7 +76,10 @@ internal sealed class ConnectorHarness : IAsyncDisposable
         app.MapEdgeConnector();
         await app.StartAsync();
         var harness = new ConnectorHarness(app, dir, connectorId);
-        await StreamPipeline.Testing.Eventually.TrueAsync(() => harness.Publisher.IsReady, TimeSpan.FromSeconds(30), "the connector to register its schemas");
+        // Agents are admitted once the schemas are registered and the command relay and presence watch read from a fixed position.
+        await StreamPipeline.Testing.Eventually.TrueAsync(
+            () => harness.Publisher.IsReady && app.Services.GetRequiredService<StreamPipeline.EdgeConnector.Commands.CommandRelay>().IsListening && app.Services.GetRequiredService<StreamPipeline.EdgeConnector.Sessions.PresenceWatch>().IsWatching,
+            TimeSpan.FromSeconds(30), "the connector to register its schemas and start its relay and presence watch");
         return harness;
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.AgentSimulator.Misbehaviour;
 using StreamPipeline.AgentSimulator.Protocol;
+using StreamPipeline.AgentSimulator.Responses;
 using StreamPipeline.AgentSimulator.Scheduling;
 
 namespace StreamPipeline.AgentSimulator.Agent;
@@ -515,7 +516,59 @@ internal sealed class AgentConnection : IScheduledSend, IThreadPoolWorkItem, IDi
                 return null;
             }
 
-            return type == "request" ? _agent.HandleRequest(root, response, _fleet.Clock.GetUtcNow()) : null;
+            if (type != "request")
+            {
+                return null;
+            }
+
+            if (_agent.CacheMode == RequestCacheMode.OnCompletionConcurrent)
+            {
+                // Handled on its own while the loop reads on; the answer is cached only when its work is done.
+                _ = HandleConcurrentlyAsync(message.ToArray());
+                return null;
+            }
+
+            return _agent.HandleRequest(root, response, _fleet.Clock.GetUtcNow(), out _);
+        }
+    }
+
+    private async Task HandleConcurrentlyAsync(byte[] message)
+    {
+        var response = new PooledBufferWriter(1024);
+        try
+        {
+            byte[]? cached;
+            long? id;
+            using (var document = JsonDocument.Parse(message))
+            {
+                cached = _agent.HandleRequest(document.RootElement, response, _fleet.Clock.GetUtcNow(), out id, cacheNow: false);
+            }
+
+            if (cached is not null)
+            {
+                await SendAsync(cached);
+                return;
+            }
+
+            if (_fleet.Options.ResponseDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(_fleet.Options.ResponseDelay, _fleet.Clock, _fleet.Abort);
+            }
+
+            if (id is { } requestId)
+            {
+                _agent.CacheResponse(requestId, response.ToArray());
+            }
+
+            await SendAsync(response.WrittenMemory);
+        }
+        catch (Exception ex) when (IsSocketFailure(ex) || ex is JsonException)
+        {
+            // The connection is ending (the receive loop sees it) or the message was not JSON after all.
+        }
+        finally
+        {
+            response.Dispose();
         }
     }
 

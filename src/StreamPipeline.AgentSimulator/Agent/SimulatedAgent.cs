@@ -18,6 +18,7 @@ public sealed class SimulatedAgent
 {
     private readonly FleetContext _fleet;
     private readonly Lock _metricsGate = new();
+    private readonly Lock _executeGate = new();
     private readonly SimRandom _random;
     private readonly HostProfile _host;
     private MetricsGenerator? _metrics;
@@ -47,6 +48,9 @@ public sealed class SimulatedAgent
         var options = fleet.Options;
         Index = index;
         Number = number;
+        CacheMode = fleet.Options.MixRequestCacheModes
+            ? (RequestCacheMode)((number - 1) % Enum.GetValues<RequestCacheMode>().Length)
+            : fleet.Options.RequestCacheMode;
         AgentId = SimulatedFleet.AgentIdFor(options.AgentIdPrefix, number);
         Misbehaviour = MisbehaviourAssignment.For(index, options.Misbehaviour, options.MisbehaviourFraction);
         LocalAddress = fleet.Connector.LocalAddressFor(index);
@@ -60,6 +64,9 @@ public sealed class SimulatedAgent
 
     /// <summary>The agent's number (the <c>n</c> in its id).</summary>
     public int Number { get; }
+
+    /// <summary>How strong this agent's response cache is (<see cref="SimulatorOptions.RequestCacheMode"/>, or its turn with <see cref="SimulatorOptions.MixRequestCacheModes"/>).</summary>
+    public RequestCacheMode CacheMode { get; }
 
     /// <summary>How this agent misbehaves (<see cref="AgentMisbehaviour.None"/> for a well-behaved one).</summary>
     public AgentMisbehaviour Misbehaviour { get; }
@@ -121,7 +128,7 @@ public sealed class SimulatedAgent
 
     internal SimRandom Random => _random;
 
-    /// <summary>How many times the request with this id really ran on this agent (at most 1 while the id is cached).</summary>
+    /// <summary>How many times the request with this id really ran on this agent (kept for the last 100,000 ids, whatever the cache remembers).</summary>
     public int ExecutionCount(long requestId) => Volatile.Read(ref _cache)?.ExecutionCount(requestId) ?? 0;
 
     /// <summary>How many times this agent really ran <paramref name="action"/>.</summary>
@@ -184,10 +191,12 @@ public sealed class SimulatedAgent
     }
 
     /// <summary>
-    /// Answers one server request: the cached frame if its id was already processed, otherwise executes it,
-    /// writes the response frame into <paramref name="output"/> and caches it. Returns the cached frame or null.
+    /// Answers one server request: the cached frame if its id was already processed, otherwise executes it and
+    /// writes the response frame into <paramref name="output"/>, caching it when <paramref name="cacheNow"/> (else the
+    /// caller caches it with <see cref="CacheResponse"/> once the work is done). Returns the cached frame or null;
+    /// <paramref name="requestId"/> is the request's integer id, if it had one.
     /// </summary>
-    internal byte[]? HandleRequest(JsonElement root, PooledBufferWriter output, DateTimeOffset now)
+    internal byte[]? HandleRequest(JsonElement root, PooledBufferWriter output, DateTimeOffset now, out long? requestId, bool cacheNow = true)
     {
         Interlocked.Increment(ref _requestsReceived);
         var counters = _fleet.Counters;
@@ -197,6 +206,7 @@ public sealed class SimulatedAgent
         long? id = hasId && idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out var parsed) && idElement.GetRawText().AsSpan().IndexOfAny('.', 'e', 'E') < 0
             ? parsed
             : null;
+        requestId = id;
         if (id is { } knownId && cache.TryGetResponse(knownId, out var cached))
         {
             Interlocked.Increment(ref counters.CachedReplies);
@@ -207,43 +217,99 @@ public sealed class SimulatedAgent
             ? actionElement.GetString()!
             : string.Empty;
         var payload = root.TryGetProperty("payload", out var payloadElement) ? payloadElement : default;
-        cache.CountExecution(action);
+        cache.CountExecution(action, id);
         Interlocked.Increment(ref counters.Executions);
 
-        var writer = Json.WriterFor(output);
-        writer.WriteStartObject();
-        writer.WriteString("type"u8, "response"u8);
-        writer.WritePropertyName("id"u8);
-        if (hasId)
+        // Concurrent handlers share one host: its state and random walk are not thread-safe.
+        lock (_executeGate)
         {
-            idElement.WriteTo(writer);
-        }
-        else
-        {
-            writer.WriteNullValue();
+            var writer = Json.WriterFor(output);
+            writer.WriteStartObject();
+            writer.WriteString("type"u8, "response"u8);
+            writer.WritePropertyName("id"u8);
+            if (hasId)
+            {
+                idElement.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WritePropertyName("action"u8);
+            if (actionElement.ValueKind != JsonValueKind.Undefined)
+            {
+                actionElement.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            if (_fleet.Options.ErrorReplies == ErrorReplyShape.TopLevel)
+            {
+                WritePayloadOrTopLevelError(writer, action, payload, now);
+            }
+            else
+            {
+                writer.WritePropertyName("payload"u8);
+                Dispatcher.Execute(action, payload, writer, now);
+            }
+
+            writer.WriteNumber("timestamp"u8, now.ToUnixTimeMilliseconds());
+            writer.WriteEndObject();
+            writer.Flush();
         }
 
-        writer.WritePropertyName("action"u8);
-        if (actionElement.ValueKind != JsonValueKind.Undefined)
-        {
-            actionElement.WriteTo(writer);
-        }
-        else
-        {
-            writer.WriteNullValue();
-        }
-
-        writer.WritePropertyName("payload"u8);
-        Dispatcher.Execute(action, payload, writer, now);
-        writer.WriteNumber("timestamp"u8, now.ToUnixTimeMilliseconds());
-        writer.WriteEndObject();
-        writer.Flush();
-        if (id is { } newId)
+        if (cacheNow && id is { } newId)
         {
             cache.Store(newId, output.ToArray());
         }
 
         return null;
+    }
+
+    /// <summary>Caches the answer of a request whose work is done (<see cref="RequestCacheMode.OnCompletionConcurrent"/>).</summary>
+    internal void CacheResponse(long requestId, byte[] frame) => Cache.Store(requestId, frame);
+
+    /// <summary>A new connection: an agent whose cache does not survive a restart starts this one with an empty cache.</summary>
+    internal void OnNewConnection()
+    {
+        if (CacheMode == RequestCacheMode.LostOnReconnect && Interlocked.Read(ref _connects) > 1)
+        {
+            Volatile.Read(ref _cache)?.Clear();
+        }
+    }
+
+    /// <summary>An error answer with <c>status</c> and <c>message</c> at the envelope's top level and no payload.</summary>
+    private void WritePayloadOrTopLevelError(Utf8JsonWriter writer, string action, JsonElement payload, DateTimeOffset now)
+    {
+        var scratch = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var inner = new Utf8JsonWriter(scratch))
+        {
+            Dispatcher.Execute(action, payload, inner, now);
+        }
+
+        using var answer = JsonDocument.Parse(scratch.WrittenMemory);
+        var root = answer.RootElement;
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("status", out var status) && status.ValueEquals("error"u8))
+        {
+            writer.WriteString("status"u8, "error"u8);
+            writer.WritePropertyName("message"u8);
+            if (root.TryGetProperty("message", out var message))
+            {
+                message.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            return;
+        }
+
+        writer.WritePropertyName("payload"u8);
+        root.WriteTo(writer);
     }
 
     internal void OnConnected()
@@ -402,6 +468,7 @@ public sealed class SimulatedAgent
         Interlocked.Increment(ref counters.Connected);
         Interlocked.Increment(ref counters.Connects);
         OnConnected();
+        OnNewConnection();
         var connection = new AgentConnection(this, socket);
         Volatile.Write(ref _connection, connection);
         try
@@ -459,5 +526,5 @@ public sealed class SimulatedAgent
     }
 
     private RequestDispatcher Dispatcher =>
-        _dispatcher ??= new RequestDispatcher(_host, new SimRandom(SimRandom.Mix((ulong)Number, 0xD15A)), _fleet.Options.ServiceLogLines, ApplyConfig, _fleet.Clock.GetUtcNow());
+        _dispatcher ??= new RequestDispatcher(_host, new SimRandom(SimRandom.Mix((ulong)Number, 0xD15A)), _fleet.Options.ServiceLogLines, ApplyConfig, _fleet.Clock.GetUtcNow(), _fleet.Options.ServiceLogBytes);
 }

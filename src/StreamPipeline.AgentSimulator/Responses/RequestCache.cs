@@ -1,17 +1,23 @@
 namespace StreamPipeline.AgentSimulator.Responses;
 
 /// <summary>
-/// The agent's response cache (agent-protocol.md 5.1) and the record of real executions. Keyed by request id for
-/// the whole life of the simulated agent (it survives reconnects). Bounded: the last
-/// <see cref="SimulatorOptions.RequestCacheCapacity"/> ids and at most <see cref="SimulatorOptions.RequestCacheMaxBytes"/>
+/// The agent's response cache (agent-protocol.md 5.1) and, apart from it, the record of real executions. Bounded: the
+/// last <see cref="SimulatorOptions.RequestCacheCapacity"/> ids and at most <see cref="SimulatorOptions.RequestCacheMaxBytes"/>
 /// of responses; the oldest id goes first, and a request for an evicted id runs again, like a fresh one.
-/// Per-id execution counts are kept for the ids in that window; per-action and total counts are never lost.
+/// <see cref="Clear"/> forgets every cached response (an agent that restarted, <see cref="RequestCacheMode.LostOnReconnect"/>)
+/// but not the executions: those are what tests count, per request id for the last <see cref="ExecutionLogCapacity"/>
+/// ids, per action and in total for ever.
 /// </summary>
 internal sealed class RequestCache(int capacity, long maxBytes)
 {
+    /// <summary>Request ids whose execution count is kept (the oldest forgotten first).</summary>
+    public const int ExecutionLogCapacity = 100_000;
+
     private readonly Lock _gate = new();
-    private readonly Dictionary<long, Entry> _entries = [];
+    private readonly Dictionary<long, byte[]> _entries = [];
     private readonly Queue<long> _order = new();
+    private readonly Dictionary<long, int> _executionsById = [];
+    private readonly Queue<long> _executionOrder = new();
     private readonly Dictionary<string, int> _byAction = new(StringComparer.Ordinal);
     private long _bytes;
     private long _executions;
@@ -59,7 +65,7 @@ internal sealed class RequestCache(int capacity, long maxBytes)
             if (_entries.TryGetValue(id, out var entry))
             {
                 _cachedReplies++;
-                frame = entry.Frame;
+                frame = entry;
                 return true;
             }
         }
@@ -68,13 +74,30 @@ internal sealed class RequestCache(int capacity, long maxBytes)
         return false;
     }
 
-    /// <summary>Counts one real execution of <paramref name="action"/> (with an id or without one).</summary>
-    public void CountExecution(string action)
+    /// <summary>Counts one real execution of <paramref name="action"/>, with its request id when it had one.</summary>
+    public void CountExecution(string action, long? id = null)
     {
         lock (_gate)
         {
             _executions++;
             _byAction[action] = _byAction.GetValueOrDefault(action) + 1;
+            if (id is not { } known)
+            {
+                return;
+            }
+
+            if (_executionsById.TryGetValue(known, out var count))
+            {
+                _executionsById[known] = count + 1;
+                return;
+            }
+
+            _executionsById.Add(known, 1);
+            _executionOrder.Enqueue(known);
+            if (_executionOrder.Count > ExecutionLogCapacity)
+            {
+                _executionsById.Remove(_executionOrder.Dequeue());
+            }
         }
     }
 
@@ -83,7 +106,7 @@ internal sealed class RequestCache(int capacity, long maxBytes)
     {
         lock (_gate)
         {
-            if (!_entries.TryAdd(id, new Entry(frame, 1)))
+            if (!_entries.TryAdd(id, frame))
             {
                 return;
             }
@@ -95,19 +118,30 @@ internal sealed class RequestCache(int capacity, long maxBytes)
                 var oldest = _order.Dequeue();
                 if (_entries.Remove(oldest, out var evicted))
                 {
-                    _bytes -= evicted.Frame.Length;
+                    _bytes -= evicted.Length;
                     _evictions++;
                 }
             }
         }
     }
 
-    /// <summary>How many times the request with this id really ran (0 if never, or evicted from the window).</summary>
+    /// <summary>Forgets every cached response (the agent restarted); execution counts stay.</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _entries.Clear();
+            _order.Clear();
+            _bytes = 0;
+        }
+    }
+
+    /// <summary>How many times the request with this id really ran (0 if never, or if it left the execution log).</summary>
     public int ExecutionCount(long id)
     {
         lock (_gate)
         {
-            return _entries.TryGetValue(id, out var entry) ? entry.Executions : 0;
+            return _executionsById.GetValueOrDefault(id);
         }
     }
 
@@ -126,6 +160,4 @@ internal sealed class RequestCache(int capacity, long maxBytes)
             return _entries.ContainsKey(id);
         }
     }
-
-    private readonly record struct Entry(byte[] Frame, int Executions);
 }

@@ -15,15 +15,17 @@ internal sealed class RequestDispatcher
     private readonly HostProfile _host;
     private readonly SimRandom _random;
     private readonly int _logLines;
+    private readonly int _logBytes;
     private readonly Action<AgentConfigUpdate> _applyConfig;
     private readonly DateTimeOffset _created;
     private HostState? _state;
 
-    public RequestDispatcher(HostProfile host, SimRandom random, int logLines, Action<AgentConfigUpdate> applyConfig, DateTimeOffset now)
+    public RequestDispatcher(HostProfile host, SimRandom random, int logLines, Action<AgentConfigUpdate> applyConfig, DateTimeOffset now, int logBytes = 0)
     {
         _host = host;
         _random = random;
         _logLines = logLines;
+        _logBytes = logBytes;
         _applyConfig = applyConfig;
         _created = now;
     }
@@ -194,11 +196,9 @@ internal sealed class RequestDispatcher
 
     private void WriteServiceLog(Utf8JsonWriter writer, SimulatedService service, DateTimeOffset now)
     {
-        StartData(writer);
-        writer.WriteStartArray();
+        var lines = new List<string>(_logLines);
         var pid = service.MainPid ?? 0;
         var time = now - TimeSpan.FromSeconds(_logLines * 7.0);
-        Span<char> line = stackalloc char[256];
         for (var i = 0; i < _logLines; i++)
         {
             time += TimeSpan.FromMilliseconds(_random.Next(1_000, 13_000));
@@ -207,10 +207,43 @@ internal sealed class RequestDispatcher
                 time = now;
             }
 
-            var message = LogMessage(service, i);
-            var ok = line.TryWrite(CultureInfo.InvariantCulture, $"{time.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff}+0000 {_host.Hostname} {service.Template.ProcessName}[{pid}]: {message}", out var length);
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{time.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff}+0000 {_host.Hostname} {service.Template.ProcessName}[{pid}]: {LogMessage(service, i)}"));
+        }
+
+        if (_logBytes > 0)
+        {
+            // Measure the payload as written (escapes included), then pad the last line with one-byte characters to the exact size.
+            var scratch = new System.Buffers.ArrayBufferWriter<byte>(_logBytes + 1024);
+            using (var measure = new Utf8JsonWriter(scratch))
+            {
+                WriteLogPayload(measure, lines);
+            }
+
+            var missing = _logBytes - scratch.WrittenCount;
+            if (missing > 0)
+            {
+                if (lines.Count == 0)
+                {
+                    lines.Add(new string('x', Math.Max(0, missing - "{\"log\":\"\"}".Length)));
+                }
+                else
+                {
+                    lines[^1] += new string('x', missing);
+                }
+            }
+        }
+
+        WriteLogPayload(writer, lines);
+    }
+
+    private static void WriteLogPayload(Utf8JsonWriter writer, List<string> lines)
+    {
+        StartData(writer);
+        writer.WriteStartArray();
+        foreach (var line in lines)
+        {
             writer.WriteStartObject();
-            writer.WriteString("log"u8, ok ? line[..length] : message);
+            writer.WriteString("log"u8, line);
             writer.WriteEndObject();
         }
 

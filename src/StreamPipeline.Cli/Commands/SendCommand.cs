@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
+using StreamPipeline.Kafka.Commands;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Protocol;
 
@@ -55,36 +56,18 @@ internal static class SendCommand
 
         var now = TimeProvider.System.GetUtcNow();
         var command = new AgentCommand(Guid.NewGuid().ToString(), agent, action, payload, now + deadlineIn, now, s.Get("requested-by") ?? Environment.UserName);
-        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = s.RegistryUrl });
-
-        // Find the end of the results topic before sending, so the result cannot slip in before we look.
-        using var results = new ConsumerBuilder<string, byte[]>(TopicReader.Config(s)).Build();
-        var ends = s.Has("wait") ? TopicReader.Ends(results, s, s.ResultsTopic) : [];
-
-        using (var producer = new ProducerBuilder<string, AgentCommand>(s.Kafka.ProducerConfig("spctl"))
-                   .SetValueSerializer(ContractSerdes.Serializer<AgentCommand>(registry, ContractCodec.ToRecord))
-                   .Build())
-        {
-            var delivered = await producer.ProduceAsync(s.CommandsTopic, new Message<string, AgentCommand> { Key = agent, Value = command }, ct);
-            await stdout.WriteLineAsync($"sent command {command.CommandId} ({action}) to agent {agent}{(where is null ? "" : $" on {where.ConnectorId}")} [{delivered.TopicPartitionOffset}]");
-        }
-
+        // With --wait, the results topic's end is noted before sending, so the result cannot slip in before we look.
+        using var client = CommandClient.Open(s.Kafka, "spctl", s.CommandsTopic, s.Has("wait") ? s.ResultsTopic : null);
+        var delivered = await client.SendAsync(command, ct);
+        await stdout.WriteLineAsync($"sent command {command.CommandId} ({action}) to agent {agent}{(where is null ? "" : $" on {where.ConnectorId}")} [{delivered}]");
         if (!s.Has("wait")) return Spctl.Ok;
 
-        var avro = new AvroDeserializer<GenericRecord>(registry).AsSyncOverAsync();
-        results.Assign(ends);
-        var until = TimeProvider.System.GetUtcNow() + waitLimit;
-        while (TimeProvider.System.GetUtcNow() < until && !ct.IsCancellationRequested)
+        if (await client.WaitForResultAsync(command.CommandId, waitLimit, ct) is { } result)
         {
-            var cr = results.Consume(TimeSpan.FromMilliseconds(200));
-            if (cr is null || cr.IsPartitionEOF || cr.Message.Key != command.CommandId) continue;
-            var result = ContractCodec.ToCommandResult(avro.Deserialize(cr.Message.Value, false, new SerializationContext(MessageComponentType.Value, cr.Topic)));
             await PrintAsync(stdout, result);
-            results.Close();
             return result.Status == CommandStatus.Ok ? Spctl.Ok : Spctl.NotOk;
         }
 
-        results.Close();
         await stderr.WriteLineAsync(
             $"spctl send: no result for command {command.CommandId} within {waitLimit.TotalSeconds:0} s (deadline {command.Deadline:O}). " +
             "Is a dispatcher running and reading " + s.CommandsTopic + "? The command may still complete: look for it with 'spctl results'.");

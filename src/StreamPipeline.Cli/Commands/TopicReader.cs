@@ -9,7 +9,7 @@ using StreamPipeline.Protocol;
 namespace StreamPipeline.Cli.Commands;
 
 /// <summary>An agent online now and where (the presence record of its newest session).</summary>
-internal sealed record OnlineAgent(string AgentId, string ConnectorId, long Epoch, DateTimeOffset ConnectedTime, string RemoteAddress);
+internal sealed record OnlineAgent(string AgentId, string ConnectorId, long Position, DateTimeOffset ConnectedTime, string RemoteAddress);
 
 /// <summary>Reads topics from the start or the tail without a consumer group (nothing is committed).</summary>
 internal static class TopicReader
@@ -24,11 +24,14 @@ internal static class TopicReader
 
     public static int PartitionCount(IConsumer<string, byte[]> consumer, CliSettings s, string topic)
     {
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Find(x => x.Topic == topic);
-        if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+        try
+        {
+            return StreamPipeline.Kafka.Topics.TopicPartitions.PartitionCount(consumer.Handle, topic);
+        }
+        catch (StreamPipeline.Kafka.Topics.TopicMissingException)
+        {
             throw new KafkaException(new Error(ErrorCode.UnknownTopicOrPart, $"topic '{topic}' does not exist at {s.BootstrapServers}"));
-        return t.Partitions.Count;
+        }
     }
 
     /// <summary>The current end of every partition: results produced after this are read from here.</summary>
@@ -44,12 +47,12 @@ internal static class TopicReader
         return ends;
     }
 
-    /// <summary>Online agents, folded from the whole presence topic (newest session per agent, while not disconnected).</summary>
+    /// <summary>Online agents, folded from the whole presence topic by the dispatchers' own <see cref="PresenceTable"/>.</summary>
     public static Dictionary<string, OnlineAgent> OnlineAgents(CliSettings s, CancellationToken ct)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(Config(s)).Build();
         var partitions = PartitionCount(consumer, s, s.PresenceTopic);
-        var newest = new Dictionary<string, (AgentPresence P, bool Online)>(StringComparer.Ordinal);
+        var table = new PresenceTable();
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(s.PresenceTopic, p, Offset.Beginning)));
         var open = partitions;
         var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30);
@@ -63,27 +66,20 @@ internal static class TopicReader
                 continue;
             }
 
-            AgentPresence p;
             try
             {
-                p = AgentPresenceAvroReader.Read(cr.Message.Value, out _);
+                table.Apply(AgentPresenceAvroReader.Read(cr.Message.Value, out _), cr.Offset.Value);
             }
             catch (InvalidDataException)
             {
-                continue;
             }
-
-            newest.TryGetValue(p.AgentId, out var cur);
-            if (p.Status == PresenceStatus.Connected && (cur.P is null || p.Epoch >= cur.P.Epoch)) newest[p.AgentId] = (p, true);
-            else if (p.Status == PresenceStatus.Disconnected && (cur.P is null || p.Epoch > cur.P.Epoch || (cur.Online && cur.P.SessionId == p.SessionId)))
-                newest[p.AgentId] = (p, false);
         }
 
         consumer.Close();
         var online = new Dictionary<string, OnlineAgent>(StringComparer.Ordinal);
-        foreach (var (agent, (p, isOnline)) in newest)
+        foreach (var (agent, owner) in table.Online())
         {
-            if (isOnline) online[agent] = new OnlineAgent(agent, p.ConnectorId, p.Epoch, DateTimeOffset.FromUnixTimeMilliseconds(p.ConnectedTimeMs), p.RemoteAddress);
+            online[agent] = new OnlineAgent(agent, owner.ConnectorId, owner.Position, DateTimeOffset.FromUnixTimeMilliseconds(owner.ConnectedTimeMs), owner.RemoteAddress);
         }
 
         return online;

@@ -8,40 +8,17 @@ internal enum CommandState
     None,
     /// <summary>Waiting for its agent to come online (or come back on a newer session).</summary>
     Waiting,
-    /// <summary>Sent to a connector, waiting for the answer.</summary>
+    /// <summary>Sent to a connector, waiting for the answer (or, once the session went away, for the connector's report).</summary>
     InFlight,
     /// <summary>Decided; its result is being published.</summary>
     Completing,
 }
 
-/// <summary>The offsets of one commands partition this dispatcher owns, and how many of its commands it holds.</summary>
-internal sealed class PartitionState(int partition)
-{
-    public int Partition { get; } = partition;
-
-    /// <summary>Offsets of commands whose result is not acknowledged yet: the commit stops below the lowest.</summary>
-    public SortedSet<long> Pending { get; } = [];
-
-    /// <summary>The offset after the last record read; -1 before the first.</summary>
-    public long Next { get; set; } = -1;
-
-    /// <summary>The offset last handed to the consumer to commit.</summary>
-    public long Stored { get; set; } = -1;
-
-    /// <summary>Commands held (waiting, in flight or completing).</summary>
-    public int Held { get; set; }
-
-    public bool Paused { get; set; }
-
-    /// <summary>What may be committed: everything below the lowest pending offset (Wolverine-style watermark).</summary>
-    public long Watermark => Pending.Count > 0 ? Pending.Min : Next;
-}
-
 /// <summary>A command this dispatcher owns, from the record being read to its result being acknowledged.</summary>
-internal sealed class TrackedCommand(AgentCommand command, PartitionState partition, long offset, long requestId, DateTimeOffset consumedAt)
+internal sealed class TrackedCommand(AgentCommand command, OffsetWatermark partition, long offset, long requestId, DateTimeOffset consumedAt)
 {
     public AgentCommand Command { get; } = command;
-    public PartitionState Partition { get; } = partition;
+    public OffsetWatermark Partition { get; } = partition;
     public long Offset { get; } = offset;
     public long RequestId { get; } = requestId;
     public DateTimeOffset ConsumedAt { get; } = consumedAt;
@@ -49,17 +26,44 @@ internal sealed class TrackedCommand(AgentCommand command, PartitionState partit
     public DateTimeOffset Deadline { get; set; }
     public TimeSpan Timeout { get; set; }
     public CommandState State { get; set; }
+    public bool SideEffecting { get; set; }
 
-    /// <summary>Connector and session epoch of the last send.</summary>
+    /// <summary>Connector and session (its position in the presence topic) of the last send.</summary>
     public string? ConnectorId { get; set; }
-    public long OwnerEpoch { get; set; }
+    public long OwnerPosition { get; set; } = -1;
 
-    /// <summary>Lowest session epoch the next send may go to: above the one that reported the agent gone.</summary>
-    public long MinEpoch { get; set; } = long.MinValue;
+    /// <summary>Lowest session position the next send may go to: above the one that reported the agent gone.</summary>
+    public long MinPosition { get; set; } = long.MinValue;
+
+    /// <summary>
+    /// The session the request was written to and that ended before the agent answered (it may have run there); -1 when
+    /// none. A read-only request is re-sent from there at most <see cref="DispatcherOptions.MaxResends"/> times.
+    /// </summary>
+    public long MaybeRanOn { get; set; } = -1;
+
+    /// <summary>True when the session it may have run on went silent with its connector (no report): no overlap to check.</summary>
+    public bool MaybeRanOnSilentConnector { get; set; }
+
+    /// <summary>Why it last went back to waiting (the reason its next send is counted under).</summary>
+    public string? WaitReason { get; set; }
+
+    /// <summary>Re-sends of a request that may have reached the agent.</summary>
+    public int Resends { get; set; }
+
+    /// <summary>Set while in flight once its session ended or was superseded: the connector's report is awaited until then.</summary>
+    public DateTimeOffset? ReportDueAt { get; set; }
 
     public DateTimeOffset? DispatchedTime { get; set; }
     public DateTimeOffset SentTime { get; set; }
 
     /// <summary>Invalidates older entries of the due-time queue.</summary>
     public int DueVersion { get; set; }
+
+    /// <summary>What a snapshot of its partition records about it, for the next owner.</summary>
+    public UndecidedCommand ToUndecided() => new(
+        Offset,
+        State == CommandState.InFlight ? OwnerPosition : -1,
+        State == CommandState.InFlight ? ConnectorId : null,
+        MaybeRanOn,
+        Resends);
 }

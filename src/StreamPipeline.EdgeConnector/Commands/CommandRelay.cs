@@ -11,6 +11,7 @@ using StreamPipeline.EdgeConnector.Sessions;
 using StreamPipeline.EdgeConnector.Telemetry;
 using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Kafka.Contracts;
+using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 
@@ -34,6 +35,8 @@ internal sealed partial class CommandRelay : BackgroundService
     private readonly ILogger _logger;
     private readonly IAsyncDeserializer<ConnectorRequest> _deserializer;
     private readonly IAsyncSerializer<ConnectorResponse> _serializer;
+    private volatile bool _listening;
+    private long _lastLoop;
 
     public CommandRelay(
         IOptions<EdgeConnectorOptions> options, IOptions<KafkaOptions> kafka, ISchemaRegistryClient registry,
@@ -52,8 +55,18 @@ internal sealed partial class CommandRelay : BackgroundService
         _serializer = ContractSerdes.Serializer<ConnectorResponse>(registry, ContractCodec.ToRecord);
     }
 
-    /// <summary>Called by a session's read loop for every response frame. Returns false when no request waits for that id.</summary>
-    public bool OnAgentResponse(AgentSession session, long requestId, ReadOnlySpan<byte> payload)
+    /// <summary>True once the relay reads its partition from a fixed position: requests produced from now on are not missed.</summary>
+    public bool IsListening => _listening;
+
+    /// <summary>False when the relay's loop has not turned for a while (it is stuck, or gave up): the connector is not ready then.</summary>
+    public bool IsAlive => _listening && _time.GetElapsedTime(Interlocked.Read(ref _lastLoop)) < TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Called by a session's read loop for every response frame. Returns false when no request waits for that id.
+    /// An agent may put an error's <c>status</c> and <c>message</c> on the envelope instead of in the payload: then the
+    /// whole envelope is reported, so the dispatcher reads the error either way.
+    /// </summary>
+    public bool OnAgentResponse(AgentSession session, long requestId, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> frame)
     {
         if (!_pending.TryTake(session.AgentId, requestId, out var pending) || pending is null)
         {
@@ -62,17 +75,20 @@ internal sealed partial class CommandRelay : BackgroundService
             return false;
         }
 
-        var json = payload.IsEmpty ? null : Encoding.UTF8.GetString(payload);
+        var json = HasTopLevelError(frame) ? Encoding.UTF8.GetString(frame) : payload.IsEmpty ? null : Encoding.UTF8.GetString(payload);
         Report(pending.Request, ConnectorResponseKind.Response, json);
         return true;
     }
 
-    /// <summary>Called when a session ends: every request it had not answered is reported as disconnected.</summary>
+    /// <summary>
+    /// Called when a session ends or starts closing (replaced by a newer one): every request it had not answered is
+    /// reported, as written to the agent (it may have run) or as never written (safe to send again).
+    /// </summary>
     public void OnSessionEnded(AgentSession session)
     {
         foreach (var p in _pending.TakeSession(session.AgentId, session.SessionId))
         {
-            Report(p.Request, ConnectorResponseKind.AgentDisconnected, null);
+            Report(p.Request, p.TryAbandon() ? ConnectorResponseKind.AgentNotConnected : ConnectorResponseKind.AgentDisconnected, null);
         }
     }
 
@@ -85,6 +101,10 @@ internal sealed partial class CommandRelay : BackgroundService
             try
             {
                 ConsumeLoop(stoppingToken);
+                done.SetResult();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
                 done.SetResult();
             }
             catch (Exception e)
@@ -100,29 +120,33 @@ internal sealed partial class CommandRelay : BackgroundService
     private void ConsumeLoop(CancellationToken stop)
     {
         var topic = _options.ConnectorRequestsTopic;
-        int partition;
-        try
-        {
-            partition = ConnectorPartitioner.PartitionFor(_options.ConnectorId, PartitionCount(topic));
-        }
-        catch (KafkaException e)
-        {
-            LogNoRequestsTopic(_logger, topic, e.Message);
-            return;
-        }
-
         var config = _kafka.ConsumerConfig("edge-" + _options.ConnectorId, "edge-" + _options.ConnectorId);
         using var consumer = new ConsumerBuilder<string, ConnectorRequest>(config)
             .SetValueDeserializer(_deserializer.AsSyncOverAsync())
             .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
             .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
-        // Requests sent before this process started were for a connector id that no longer exists.
-        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.End));
-        LogListening(_logger, topic, partition);
+
+        // Kafka may be down at start: keep asking (a relay that gave up would leave the connector unable to command anyone).
+        var retry = Retry.Forever(e => e is KafkaException or TopicMissingException, (e, delay) =>
+        {
+            Interlocked.Exchange(ref _lastLoop, _time.GetTimestamp());
+            LogNoRequestsTopic(_logger, topic, e.Message, delay.TotalSeconds);
+        }, _time);
+        var partition = retry.Execute(static (s, _) => ConnectorPartitioner.PartitionFor(s.Id, TopicPartitions.PartitionCount(s.Handle, s.Topic)),
+            (Id: _options.ConnectorId, consumer.Handle, Topic: topic), stop);
+
+        // A fixed start, resolved now: a lazy "end" is resolved at the first fetch, and a request produced between an
+        // agent's connect and that fetch would be skipped. Requests before it were for a connector id that no longer exists.
+        var start = retry.Execute(static (s, _) => s.Consumer.QueryWatermarkOffsets(new TopicPartition(s.Topic, s.Partition), TimeSpan.FromSeconds(10)).High,
+            (Consumer: consumer, Topic: topic, Partition: partition), stop);
+        consumer.Assign(new TopicPartitionOffset(topic, partition, start));
+        _listening = true;
+        LogListening(_logger, topic, partition, start.Value);
         var lastSweep = _time.GetUtcNow();
         while (!stop.IsCancellationRequested)
         {
+            Interlocked.Exchange(ref _lastLoop, _time.GetTimestamp());
             try
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(250));
@@ -135,6 +159,11 @@ internal sealed partial class CommandRelay : BackgroundService
             {
                 _metrics.InvalidFrame("bad_connector_request");
                 LogBadRequestRecord(_logger, e.ConsumerRecord?.TopicPartitionOffset?.ToString() ?? topic, e.Error.Reason);
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // Never stop silently: one bad record or a bug costs that record, not every later command.
+                LogRelayError(_logger, e.Message, e);
             }
         }
 
@@ -150,24 +179,36 @@ internal sealed partial class CommandRelay : BackgroundService
         }
 
         var now = _time.GetUtcNow();
-        _pending.Set(new PendingRequest(request, session.SessionId, now, now + TimeSpan.FromMilliseconds(Math.Max(1000, request.TimeoutMs) * 2)));
-        _ = SendAsync(session, request);
+        var pending = new PendingRequest(request, session.SessionId, now, now + TimeSpan.FromMilliseconds(Math.Max(1000, request.TimeoutMs) * 2));
+        if (!_pending.TryAdd(pending))
+        {
+            // Sent again (a dispatcher took the command over) to the session that has it: the agent may be running it.
+            LogAlreadyPending(_logger, request.CommandId, request.AgentId, request.RequestId);
+            return;
+        }
+
+        _ = SendAsync(session, pending);
     }
 
-    private async Task SendAsync(AgentSession session, ConnectorRequest request)
+    private async Task SendAsync(AgentSession session, PendingRequest pending)
     {
+        var request = pending.Request;
         var frame = new ArrayBufferWriter<byte>(256);
         var payload = Encoding.UTF8.GetBytes(request.PayloadJson ?? "null");
         EnvelopeWriter.WriteRequest(frame, request.RequestId, request.Action, payload, _time.GetUtcNow().ToUnixTimeMilliseconds());
         try
         {
-            await session.SendAsync(frame.WrittenMemory, session.Closing);
+            if (!await session.SendAsync(frame.WrittenMemory, session.Closing, pending.TryBeginWrite)) return; // the session ended first: reported then
             _metrics.FramesOut.Add(1);
             LogSent(_logger, request.CommandId, request.AgentId, request.RequestId, request.Action);
         }
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            if (_pending.TryTake(request.AgentId, request.RequestId, out _)) Report(request, ConnectorResponseKind.AgentDisconnected, null);
+            // A frame whose write failed (or never started) did not reach the agent whole: it cannot have run it.
+            if (_pending.TryRemove(pending))
+            {
+                Report(request, ConnectorResponseKind.AgentNotConnected, null);
+            }
         }
     }
 
@@ -175,15 +216,22 @@ internal sealed partial class CommandRelay : BackgroundService
     {
         var response = new ConnectorResponse(request.CommandId, request.AgentId, _options.ConnectorId, request.RequestId, kind, responseJson, _time.GetUtcNow());
         var context = new SerializationContext(MessageComponentType.Value, _options.ConnectorResponsesTopic);
-        _ = PublishAsync(response, request.ReplyPartition, context);
+        _ = PublishAsync(response, request.ReplyPartition, context, replaced: false);
     }
 
-    private async Task PublishAsync(ConnectorResponse response, int partition, SerializationContext context)
+    private async Task PublishAsync(ConnectorResponse response, int partition, SerializationContext context, bool replaced)
     {
         try
         {
             var bytes = await _serializer.SerializeAsync(response, context);
-            _publisher.PublishToPartition(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes);
+            if (bytes.Length > _publisher.MaxRecordBytes && !replaced)
+            {
+                ReplaceTooLarge(response, partition, context, $"{bytes.Length:N0} bytes, over the {_publisher.MaxRecordBytes:N0} this connector's producer takes (message.max.bytes)");
+                return;
+            }
+
+            _publisher.PublishToPartition(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes,
+                replaced || response.ResponseJson is null ? null : reason => ReplaceTooLarge(response, partition, context, reason));
         }
         catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or InvalidOperationException)
         {
@@ -191,20 +239,51 @@ internal sealed partial class CommandRelay : BackgroundService
         }
     }
 
-    private int PartitionCount(string topic)
+    /// <summary>The agent answered but its answer cannot be published: the dispatcher still learns that, and why, as an error.</summary>
+    private void ReplaceTooLarge(ConnectorResponse response, int partition, SerializationContext context, string reason)
     {
-        using var admin = new AdminClientBuilder(_kafka.AdminConfig("edge-" + _options.ConnectorId + "-admin")).Build();
-        var md = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
-        var t = md.Topics.Single();
-        if (t.Error.IsError || t.Partitions.Count == 0) throw new KafkaException(t.Error);
-        return t.Partitions.Count;
+        LogReportFailed(_logger, response.CommandId, "the answer could not be published (" + reason + "); reporting an error instead");
+        var error = new System.Text.Json.Nodes.JsonObject
+        {
+            ["status"] = "error",
+            ["message"] = $"the agent answered ({response.ResponseJson?.Length ?? 0:N0} characters) but connector {_options.ConnectorId} could not publish the answer: {reason}",
+        };
+        _ = PublishAsync(response with { ResponseJson = error.ToJsonString() }, partition, context, replaced: true);
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Listening for routed requests on {Topic} partition {Partition}")]
-    private static partial void LogListening(ILogger logger, string topic, int partition);
+    /// <summary>Whether the envelope itself carries <c>"status":"error"</c> (an agent that puts the error there, not in the payload).</summary>
+    private static bool HasTopLevelError(ReadOnlySpan<byte> frame)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(frame);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var isStatus = reader.ValueTextEquals("status"u8);
+                if (!reader.Read()) return false;
+                if (isStatus) return reader.TokenType == System.Text.Json.JsonTokenType.String && (reader.ValueTextEquals("error"u8) || reader.ValueTextEquals("ERROR"u8) || reader.ValueTextEquals("Error"u8));
+                reader.Skip();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "Topic {Topic} is not available ({Reason}); this connector cannot receive commands. Create it (docs/kafka-topics.md).")]
-    private static partial void LogNoRequestsTopic(ILogger logger, string topic, string reason);
+        return false;
+    }
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Listening for routed requests on {Topic} partition {Partition} from offset {Offset}")]
+    private static partial void LogListening(ILogger logger, string topic, int partition, long offset);
+
+    [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "Topic {Topic} is not available ({Reason}); this connector cannot receive commands and is not ready; retrying in {Seconds:F1} s. Check Kafka, or create the topic (docs/kafka-topics.md).")]
+    private static partial void LogNoRequestsTopic(ILogger logger, string topic, string reason, double seconds);
+
+    [LoggerMessage(EventId = 1607, Level = LogLevel.Debug, Message = "Command {CommandId}: request {RequestId} for agent {AgentId} is already pending on its session; not written again")]
+    private static partial void LogAlreadyPending(ILogger logger, string commandId, string agentId, long requestId);
+
+    [LoggerMessage(EventId = 1608, Level = LogLevel.Error, Message = "The command relay failed on a record ({Reason}); it goes on with the next one")]
+    private static partial void LogRelayError(ILogger logger, string reason, Exception exception);
 
     [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Agent {AgentId} answered request id {RequestId}, which this connector is not waiting for (unknown or long expired); dropped")]
     private static partial void LogUnknownResponse(ILogger logger, string agentId, long requestId);

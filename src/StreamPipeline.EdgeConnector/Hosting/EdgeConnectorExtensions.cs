@@ -48,6 +48,8 @@ public static class EdgeConnectorExtensions
         services.AddSingleton<PendingRequests>();
         services.AddSingleton<CommandRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandRelay>());
+        services.AddSingleton<PresenceWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<PresenceWatch>());
         services.AddHostedService<SchemaRegistration>();
         services.AddSingleton<DrainCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainCoordinator>());
@@ -100,9 +102,10 @@ public static class EdgeConnectorExtensions
             return;
         }
 
-        if (!sp.GetRequiredService<KafkaPublisher>().IsReady)
+        if (!sp.GetRequiredService<KafkaPublisher>().IsReady || !sp.GetRequiredService<CommandRelay>().IsListening || !sp.GetRequiredService<PresenceWatch>().IsWatching)
         {
-            await RefuseAsync(context, metrics, "not_ready", "connector not ready (registering schemas)");
+            // An agent admitted before the relay reads its partition from a fixed position could miss its first commands.
+            await RefuseAsync(context, metrics, "not_ready", "connector not ready (registering schemas, or Kafka not reachable yet)");
             return;
         }
 
@@ -145,12 +148,16 @@ public static class EdgeConnectorExtensions
     }
 }
 
-/// <summary>Ready when schemas are registered and the connector is not draining.</summary>
-internal sealed class ConnectorReadiness(KafkaPublisher publisher, AdmissionControl admission) : IHealthCheck
+/// <summary>Ready when schemas are registered, the command relay and the presence watch are running, and the connector is not draining.</summary>
+internal sealed class ConnectorReadiness(KafkaPublisher publisher, AdmissionControl admission, CommandRelay relay, PresenceWatch watch) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             admission.Draining ? HealthCheckResult.Unhealthy("draining") :
             !publisher.IsReady ? HealthCheckResult.Unhealthy("Avro schemas not registered yet (Schema Registry unreachable?)") :
+            !relay.IsListening ? HealthCheckResult.Unhealthy("command relay not reading its connector-requests partition yet (Kafka unreachable?)") :
+            !relay.IsAlive ? HealthCheckResult.Unhealthy("command relay stalled: its loop has not run for 30 s") :
+            !watch.IsWatching ? HealthCheckResult.Unhealthy("presence watch not reading agent-presence yet (Kafka unreachable?)") :
+            !watch.IsAlive ? HealthCheckResult.Unhealthy("presence watch stalled: its loop has not run for 30 s") :
             HealthCheckResult.Healthy($"{admission.Open} agent sockets, {publisher.InFlight} records in flight"));
 }

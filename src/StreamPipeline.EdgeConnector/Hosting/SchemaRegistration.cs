@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.Kafka.Configuration;
 using StreamPipeline.Protocol;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 namespace StreamPipeline.EdgeConnector.Hosting;
 
@@ -19,30 +20,24 @@ internal sealed partial class SchemaRegistration(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
-            {
-                var metricsId = await client.RegisterSchemaAsync(options.Value.MetricsTopic + "-value", new Schema(AvroSchemas.MetricsSampleJson, SchemaType.Avro));
-                var presenceId = await client.RegisterSchemaAsync(options.Value.PresenceTopic + "-value", new Schema(AvroSchemas.AgentPresenceJson, SchemaType.Avro));
-                publisher.UseSchemas(metricsId, presenceId);
-                LogRegistered(logger, metricsId, presenceId);
-                return;
-            }
-            catch (SchemaRegistryException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
-            {
-                LogIncompatible(logger, kafka.Value.SchemaRegistryUrl, e.Message);
-                Environment.ExitCode = 3;
-                lifetime.StopApplication();
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or TaskCanceledException)
-            {
-                LogRegistryUnavailable(logger, kafka.Value.SchemaRegistryUrl, e.Message, delay.TotalSeconds);
-                await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(100)), stoppingToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-            }
+            var ids = await Kafka.Schemas.SchemaRegistration.RegisterAsync(client, kafka.Value.SchemaRegistryUrl,
+            [
+                (options.Value.MetricsTopic + "-value", AvroSchemas.MetricsSampleJson),
+                (options.Value.PresenceTopic + "-value", AvroSchemas.AgentPresenceJson),
+            ], (e, delay) => LogRegistryUnavailable(logger, kafka.Value.SchemaRegistryUrl, e.Message, delay.TotalSeconds), cancellationToken: stoppingToken);
+            publisher.UseSchemas(ids[0], ids[1]);
+            LogRegistered(logger, ids[0], ids[1]);
+        }
+        catch (Kafka.Schemas.IncompatibleSchemaException e)
+        {
+            LogIncompatible(logger, kafka.Value.SchemaRegistryUrl, e.Message);
+            Environment.ExitCode = ServiceExitCodes.FatalDependency;
+            lifetime.StopApplication();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
     }
 

@@ -42,12 +42,18 @@ internal sealed partial class KafkaPublisher : IDisposable
         config.MessageTimeoutMs = 0;
         config.QueueBufferingMaxMessages = _maxInFlight + 20_000;
         config.QueueBufferingMaxKbytes = 1024 * 1024;
+        // An agent's answer (up to a whole frame) goes to connector-responses in one record: size the producer for it.
+        if (!kafka.Value.Client.ContainsKey("message.max.bytes")) config.MessageMaxBytes = Math.Max(Kafka.Topics.PipelineTopics.AnswerRecordBytes, _options.MaxFrameBytes + 64 * 1024);
+        MaxRecordBytes = config.MessageMaxBytes ?? 1_000_000;
         _producer = new ProducerBuilder<string, byte[]>(config)
             .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
             .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
         _onOtherDelivered = OnOtherDelivered;
     }
+
+    /// <summary>The largest record the producer takes (message.max.bytes).</summary>
+    public int MaxRecordBytes { get; }
 
     /// <summary>True once schema ids are known and records can be encoded.</summary>
     public bool IsReady => _metricsWriter is not null;
@@ -125,16 +131,24 @@ internal sealed partial class KafkaPublisher : IDisposable
         ProduceOther(_options.DeadLetterTopic, agentId, frame.ToArray(), headers);
     }
 
-    /// <summary>Produces an already serialized record to one partition (command reports to the dispatcher that owns the command).</summary>
-    public void PublishToPartition(string topic, int partition, string key, byte[] value)
+    /// <summary>
+    /// Produces an already serialized record to one partition (command reports to the dispatcher that owns the command);
+    /// <paramref name="failed"/> hears why when Kafka refuses it, at once or in the delivery report.
+    /// </summary>
+    public void PublishToPartition(string topic, int partition, string key, byte[] value, Action<string>? failed = null)
     {
         try
         {
-            _producer.Produce(new TopicPartition(topic, partition), new Message<string, byte[]> { Key = key, Value = value }, _onOtherDelivered);
+            _producer.Produce(new TopicPartition(topic, partition), new Message<string, byte[]> { Key = key, Value = value }, failed is null ? _onOtherDelivered : report =>
+            {
+                _onOtherDelivered(report);
+                if (report.Error.IsError) failed(report.Error.Reason);
+            });
         }
         catch (ProduceException<string, byte[]> e)
         {
             Failure(topic, key, e.Error.Reason);
+            failed?.Invoke(e.Error.Reason);
         }
     }
 

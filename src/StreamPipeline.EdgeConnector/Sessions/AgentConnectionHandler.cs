@@ -138,6 +138,8 @@ internal sealed partial class AgentConnectionHandler(
             metrics.SessionsReplaced.Add(1);
             LogSessionReplaced(logger, agentId, replaced.SessionId, session.SessionId);
             replaced.RequestClose(WebSocketCloseStatus.NormalClosure, "replaced by a newer session of the same agent");
+            // Its unanswered requests are reported now, not when its close handshake ends (answers during it are not read).
+            relay.OnSessionEnded(replaced);
         }
 
         publisher.PublishPresence(Presence(session, PresenceStatus.Connected, "authenticated"));
@@ -208,7 +210,7 @@ internal sealed partial class AgentConnectionHandler(
 
                 if (envelope.Type == EnvelopeType.Response)
                 {
-                    relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload);
+                    relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload, reader.Frame);
                     continue;
                 }
 
@@ -255,18 +257,8 @@ internal sealed partial class AgentConnectionHandler(
         LogDisconnected(logger, session.AgentId, session.SessionId, reason);
     }
 
-    private AgentPresence Presence(AgentSession session, PresenceStatus status, string reason) => new()
-    {
-        AgentId = session.AgentId,
-        ConnectorId = _options.ConnectorId,
-        SessionId = session.SessionId,
-        Epoch = session.Epoch,
-        Status = status,
-        Reason = reason,
-        RemoteAddress = session.RemoteAddress.ToString(),
-        EventTimeMs = time.GetUtcNow().ToUnixTimeMilliseconds(),
-        ConnectedTimeMs = session.ConnectedAt.ToUnixTimeMilliseconds(),
-    };
+    private AgentPresence Presence(AgentSession session, PresenceStatus status, string reason) =>
+        session.Presence(_options.ConnectorId, status, reason, status == PresenceStatus.Connected ? session.ConnectedAt : time.GetUtcNow());
 
     private static string Reason(ProtocolError error) => error.Reason switch
     {

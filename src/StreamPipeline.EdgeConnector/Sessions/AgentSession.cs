@@ -12,11 +12,34 @@ internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress r
     public string AgentId { get; } = agentId;
     public string SessionId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>Orders sessions of one agent across connectors: the receive time of the authentication, in Unix ms.</summary>
+    /// <summary>
+    /// The connector's clock at authentication, in Unix ms, strictly increasing per agent on this connector. For people
+    /// (and the sink): sessions are ordered across connectors by their CONNECTED record's position in agent-presence.
+    /// </summary>
     public long Epoch { get; } = epoch;
+
+    /// <summary>When this session's CONNECTED was last published (first at authentication, then each refresh).</summary>
+    public DateTimeOffset PresencePublishedAt { get; set; } = connectedAt;
     public IPAddress RemoteAddress { get; } = remoteAddress;
     public DateTimeOffset ConnectedAt { get; } = connectedAt;
     public WebSocket Socket { get; } = socket;
+
+    /// <summary>
+    /// The session's presence record. Its first CONNECTED has <c>event_time</c> = <c>connected_time</c>; a CONNECTED with
+    /// a later <c>event_time</c> is a refresh of a live session, not a new one.
+    /// </summary>
+    public StreamPipeline.Protocol.AgentPresence Presence(string connectorId, StreamPipeline.Protocol.PresenceStatus status, string reason, DateTimeOffset eventTime) => new()
+    {
+        AgentId = AgentId,
+        ConnectorId = connectorId,
+        SessionId = SessionId,
+        Epoch = Epoch,
+        Status = status,
+        Reason = reason,
+        RemoteAddress = RemoteAddress.ToString(),
+        EventTimeMs = eventTime.ToUnixTimeMilliseconds(),
+        ConnectedTimeMs = ConnectedAt.ToUnixTimeMilliseconds(),
+    };
 
     /// <summary>Cancelled when the connector decides to close this session (replaced, draining).</summary>
     public CancellationToken Closing => _closing.Token;
@@ -73,13 +96,18 @@ internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress r
         }
     }
 
-    /// <summary>Sends one text frame; frames from several writers never interleave.</summary>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct)
+    /// <summary>
+    /// Sends one text frame; frames from several writers never interleave. <paramref name="beforeWrite"/> runs once the
+    /// socket is this writer's, right before the frame goes out; false skips the frame (returns false).
+    /// </summary>
+    public async ValueTask<bool> SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct, Func<bool>? beforeWrite = null)
     {
         await _sendLock.WaitAsync(ct);
         try
         {
+            if (beforeWrite is not null && !beforeWrite()) return false;
             await Socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct);
+            return true;
         }
         finally
         {

@@ -14,7 +14,10 @@ public static class ContractCodec
     public static RecordSchema ConnectorRequestSchema { get; } = Load("connector-request.avsc");
     public static RecordSchema ConnectorResponseSchema { get; } = Load("connector-response.avsc");
 
-    private static readonly string[] StatusSymbols = ["OK", "ERROR", "TIMEOUT", "EXPIRED", "REJECTED"];
+    /// <summary>The dispatchers' internal per-partition state (schemas/avro/dispatcher-state.avsc).</summary>
+    public static RecordSchema DispatcherStateSchema { get; } = Load("dispatcher-state.avsc");
+
+    private static readonly string[] StatusSymbols = ["OK", "ERROR", "TIMEOUT", "EXPIRED", "REJECTED", "OUTCOME_UNKNOWN"];
     private static readonly string[] KindSymbols = ["RESPONSE", "AGENT_NOT_CONNECTED", "AGENT_DISCONNECTED"];
 
     public static GenericRecord ToRecord(AgentCommand c)
@@ -33,6 +36,50 @@ public static class ContractCodec
     public static AgentCommand ToAgentCommand(GenericRecord r) => new(
         Str(r, "command_id"), Str(r, "agent_id"), Str(r, "action"), OptStr(r, "payload_json"),
         OptTime(r, "deadline"), Time(r, "created_time"), OptStr(r, "requested_by") ?? "");
+
+    /// <summary>
+    /// Maps a decoded commands-topic record that may come from another team's schema (a field missing, another type, a
+    /// time out of range): never throws. On failure <paramref name="error"/> says what is wrong and the ids that could be
+    /// read are returned for the rejected result.
+    /// </summary>
+    public static bool TryToAgentCommand(GenericRecord r, out AgentCommand? command, out string error, out string? commandId, out string? agentId, out string? action)
+    {
+        command = null;
+        commandId = Field(r, "command_id") as string;
+        agentId = Field(r, "agent_id") as string;
+        action = Field(r, "action") as string;
+        error = "";
+        try
+        {
+            var missing = new List<string>();
+            if (commandId is null) missing.Add("command_id");
+            if (agentId is null) missing.Add("agent_id");
+            if (action is null) missing.Add("action");
+            if (Field(r, "created_time") is null) missing.Add("created_time");
+            if (missing.Count > 0)
+            {
+                error = $"the record (schema {r.Schema.Fullname}) has no string {string.Join(", ", missing)}; write it with schemas/avro/agent-command.avsc";
+                return false;
+            }
+
+            var payload = Field(r, "payload_json");
+            if (payload is not (null or string))
+            {
+                error = $"payload_json must be a string or null, got {payload.GetType().Name}";
+                return false;
+            }
+
+            command = new AgentCommand(commandId!, agentId!, action!, (string?)payload, OptTime(r, "deadline"), Time(r, "created_time"), Field(r, "requested_by") as string ?? "");
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidCastException or OverflowException or AvroException or KeyNotFoundException)
+        {
+            error = $"the record does not map to a command: {e.Message}";
+            return false;
+        }
+    }
+
+    private static object? Field(GenericRecord r, string field) => r.TryGetValue(field, out var v) ? v : null;
 
     public static GenericRecord ToRecord(CommandResult c)
     {
@@ -53,9 +100,16 @@ public static class ContractCodec
 
     public static CommandResult ToCommandResult(GenericRecord r) => new(
         Str(r, "command_id"), Str(r, "agent_id"), Str(r, "action"), r["request_id"] as long?,
-        (CommandStatus)Array.IndexOf(StatusSymbols, ((GenericEnum)r["status"]).Value),
+        StatusOf(((GenericEnum)r["status"]).Value),
         OptStr(r, "response_json"), OptStr(r, "error"), OptStr(r, "connector_id"),
         Time(r, "created_time"), OptTime(r, "dispatched_time"), Time(r, "completed_time"));
+
+    /// <summary>The status of a symbol; one this code does not know (a newer writer's) is the enum default, OUTCOME_UNKNOWN.</summary>
+    public static CommandStatus StatusOf(string symbol) =>
+        Array.IndexOf(StatusSymbols, symbol) is var i and >= 0 ? (CommandStatus)i : CommandStatus.OutcomeUnknown;
+
+    /// <summary>The schema symbol of a status (what the sink writes to command_log.status).</summary>
+    public static string SymbolOf(CommandStatus status) => StatusSymbols[(int)status];
 
     public static GenericRecord ToRecord(ConnectorRequest c)
     {

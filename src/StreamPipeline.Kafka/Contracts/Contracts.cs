@@ -10,8 +10,18 @@ public sealed record AgentCommand(
     DateTimeOffset CreatedTime,
     string RequestedBy = "");
 
-/// <summary>Terminal status of a command.</summary>
-public enum CommandStatus { Ok, Error, Timeout, Expired, Rejected }
+/// <summary>Terminal status of a command (schemas/avro/command-result.avsc: the same symbols in the same order).</summary>
+public enum CommandStatus
+{
+    Ok,
+    Error,
+    Timeout,
+    Expired,
+    Rejected,
+
+    /// <summary>Written to the agent's connection, which closed before the agent answered: it may or may not have run, and was not sent again.</summary>
+    OutcomeUnknown,
+}
 
 /// <summary>The one terminal result of a command (schemas/avro/command-result.avsc), on <c>command-results</c>, keyed by command id.</summary>
 public sealed record CommandResult(

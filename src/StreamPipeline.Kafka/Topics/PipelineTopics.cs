@@ -37,17 +37,50 @@ public static class PipelineTopics
     /// <summary>Agent responses that arrived after their command was already decided (recorded, not lost).</summary>
     public const string LateResponses = "command-late-responses";
 
+    /// <summary>
+    /// The dispatchers' own state: a snapshot per commands partition (keyed by the partition number, compacted), so the
+    /// next owner of a partition knows which of its records are decided. Same partition count as <see cref="Commands"/>.
+    /// </summary>
+    public const string DispatcherState = "dispatcher-state";
+
+    /// <summary>
+    /// Largest record on the topics that carry an agent's answer (connector responses, results, late responses): an
+    /// answer may be a whole 1 MiB frame (EdgeConnector:MaxFrameBytes) plus the record's other fields. Producers of those
+    /// records are sized to it; the topics need <c>max.message.bytes</c> at least this (Kafka's default is 1 MiB).
+    /// </summary>
+    public const int AnswerRecordBytes = 2 * 1024 * 1024;
+
+    private static readonly Dictionary<string, string> AnswerTopicConfigs = new(StringComparer.Ordinal)
+    {
+        ["max.message.bytes"] = AnswerRecordBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    // Correct under both policies: connectors re-publish every live session's CONNECTED (EdgeConnector:PresenceRefreshInterval,
+    // 1 h, well inside the retention) and right after a late DISCONNECTED of an older session of the same agent.
+    private static readonly Dictionary<string, string> PresenceConfigs = new(StringComparer.Ordinal)
+    {
+        ["cleanup.policy"] = "compact,delete",
+        ["retention.ms"] = "604800000",
+    };
+
+    private static readonly Dictionary<string, string> StateConfigs = new(StringComparer.Ordinal)
+    {
+        ["cleanup.policy"] = "compact",
+        ["max.message.bytes"] = AnswerRecordBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
     /// <summary>The default set, with partition counts sized for the embedded mock (about 5 MiB per partition).</summary>
     public static IReadOnlyList<TopicSpec> All(short replicationFactor = 3) =>
     [
         new(Metrics, 12, replicationFactor),
-        new(Presence, 6, replicationFactor),
+        new(Presence, 6, replicationFactor, PresenceConfigs),
         new(MetricsDeadLetter, 3, replicationFactor),
         new(SinkDeadLetter, 3, replicationFactor),
         new(Commands, 6, replicationFactor),
-        new(CommandResults, 6, replicationFactor),
+        new(CommandResults, 6, replicationFactor, AnswerTopicConfigs),
         new(ConnectorRequests, 6, replicationFactor),
-        new(ConnectorResponses, 6, replicationFactor),
-        new(LateResponses, 3, replicationFactor),
+        new(ConnectorResponses, 6, replicationFactor, AnswerTopicConfigs),
+        new(LateResponses, 3, replicationFactor, AnswerTopicConfigs),
+        new(DispatcherState, 6, replicationFactor, StateConfigs),
     ];
 }

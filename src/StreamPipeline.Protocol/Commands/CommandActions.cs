@@ -34,6 +34,13 @@ public static class CommandActions
     ];
 
     /// <summary>
+    /// Whether an action changes the host (restart-service, update-agent-config). Such a request, once written to an
+    /// agent's connection that then closed unanswered, is never sent again: the agent may have run it and lost its
+    /// cache. The others only read and may be sent again.
+    /// </summary>
+    public static bool IsSideEffecting(string action) => action is RestartService or UpdateAgentConfig;
+
+    /// <summary>
     /// How long each action may take once sent, unless configured (Dispatcher:ActionTimeouts): a service restart or a
     /// 1000-line log takes longer than server info.
     /// </summary>

@@ -1,6 +1,5 @@
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Dispatcher.Commands;
-using StreamPipeline.Dispatcher.Routing;
 using StreamPipeline.Kafka.Contracts;
 using Xunit.Abstractions;
 
@@ -160,18 +159,22 @@ public sealed class DispatcherTests(DispatcherFixture fx, ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task Command_AgentDisconnectedMidRequest_ResentWithSameIdToNextSession()
+    public async Task Command_ReadOnlyWrittenThenAgentDisconnected_ResentWithSameIdToNextSession()
     {
         await using var bed = await TestBed.StartAsync(fx);
         bed.Connected("agent-5", "c-1", 1_000);
         await bed.StartDispatcherAsync();
-        var command = TestBed.Command("agent-5", "restart-service", "{\"name\":\"nginx\"}");
+        var command = TestBed.Command("agent-5", "get-service", "{\"name\":\"nginx\"}");
         await bed.SendAsync(command);
         var (first, _) = await bed.WaitForRequestAsync(command.CommandId);
         Assert.Equal("c-1", first.ConnectorId);
 
+        // The connector wrote it, then the session ended before the agent answered.
         await bed.RespondAsync(first, ConnectorResponseKind.AgentDisconnected);
-        await Task.Delay(500);
+        bed.Disconnected("agent-5", "c-1", 1_000);
+        var marker = TestBed.Command("agent-5", "get-server-info", deadline: DateTimeOffset.UtcNow.AddSeconds(1));
+        await bed.SendAsync(marker);
+        Assert.Equal(CommandStatus.Expired, (await bed.WaitForResultAsync(marker.CommandId)).Status);
         Assert.Equal(1, bed.RequestCount(command.CommandId));
 
         bed.Connected("agent-5", "c-2", 2_000);
@@ -185,7 +188,31 @@ public sealed class DispatcherTests(DispatcherFixture fx, ITestOutputHelper outp
         Assert.Equal(CommandStatus.Error, result.Status);
         Assert.Equal("unit nginx.service not found", result.Error);
         Assert.Equal("c-2", result.ConnectorId);
-        await Task.Delay(300);
+        Assert.Equal(1, bed.ResultCount(command.CommandId));
+    }
+
+    [Fact]
+    public async Task Command_SideEffectingWrittenThenAgentDisconnected_OutcomeUnknownNeverResent()
+    {
+        await using var bed = await TestBed.StartAsync(fx);
+        bed.Connected("agent-5", "c-1", 1_000);
+        await bed.StartDispatcherAsync();
+        var command = TestBed.Command("agent-5", "restart-service", "{\"name\":\"nginx\"}");
+        await bed.SendAsync(command);
+        var (first, _) = await bed.WaitForRequestAsync(command.CommandId);
+
+        await bed.RespondAsync(first, ConnectorResponseKind.AgentDisconnected);
+        var result = await bed.WaitForResultAsync(command.CommandId);
+        bed.Disconnected("agent-5", "c-1", 1_000);
+        bed.Connected("agent-5", "c-2", 2_000);
+        var marker = TestBed.Command("agent-5", "get-server-info");
+        await bed.SendAsync(marker);
+        await bed.WaitForRequestAsync(marker.CommandId);
+
+        Assert.Equal(CommandStatus.OutcomeUnknown, result.Status);
+        Assert.Contains("may have run", result.Error, StringComparison.Ordinal);
+        Assert.Equal(first.RequestId, result.RequestId);
+        Assert.Equal(1, bed.RequestCount(command.CommandId));
         Assert.Equal(1, bed.ResultCount(command.CommandId));
     }
 

@@ -54,6 +54,7 @@ internal sealed class TestBed : IAsyncDisposable
     public string Responses => "connector-responses-" + Suffix;
     public string Late => "command-late-responses-" + Suffix;
     public string Presence => "agent-presence-" + Suffix;
+    public string State => "dispatcher-state-" + Suffix;
     public string Group => "dispatchers-" + Suffix;
     public string BootstrapServers => _fx.Kafka.BootstrapServers;
     public string RegistryUrl => _fx.RegistryUrl;
@@ -68,7 +69,7 @@ internal sealed class TestBed : IAsyncDisposable
         await fx.Kafka.Topics.EnsureTopicsAsync(
         [
             new(bed.Commands, CommandPartitions, 1), new(bed.Responses, CommandPartitions, 1), new(bed.Requests, RequestPartitions, 1),
-            new(bed.Results, 3, 1), new(bed.Late, 1, 1), new(bed.Presence, 2, 1),
+            new(bed.Results, 3, 1), new(bed.Late, 1, 1), new(bed.Presence, 2, 1), new(bed.State, CommandPartitions, 1),
         ], CancellationToken.None);
         bed.Read(bed.Requests, RequestPartitions, r => ContractCodec.ToConnectorRequest(r), (v, p) => bed.SentRequests.Enqueue((v, p)));
         bed.Read(bed.Results, 3, r => ContractCodec.ToCommandResult(r), (v, _) => bed.PublishedResults.Enqueue(v));
@@ -86,12 +87,16 @@ internal sealed class TestBed : IAsyncDisposable
         ["Dispatcher:OpsPort"] = "0",
         ["Dispatcher:TickInterval"] = "00:00:00.050",
         ["Dispatcher:DrainTimeout"] = "00:00:01",
+        // The embedded mock holds a rebalance for about a session timeout when a member joins: 6 s (the smallest a real
+        // broker allows by default) instead of 10 s saves that twice per dispatcher started. Dispatcher:StallTimeout (5 s) stays below it.
+        ["Kafka:Client:session.timeout.ms"] = "6000",
         ["Dispatcher:CommandsTopic"] = Commands,
         ["Dispatcher:ResultsTopic"] = Results,
         ["Dispatcher:ConnectorRequestsTopic"] = Requests,
         ["Dispatcher:ConnectorResponsesTopic"] = Responses,
         ["Dispatcher:LateResponsesTopic"] = Late,
         ["Dispatcher:PresenceTopic"] = Presence,
+        ["Dispatcher:StateTopic"] = State,
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
@@ -129,6 +134,67 @@ internal sealed class TestBed : IAsyncDisposable
 
     public async Task SendAsync(AgentCommand command) =>
         await _commands.ProduceAsync(Commands, new Message<string, AgentCommand> { Key = command.AgentId, Value = command });
+
+    /// <summary>Produces a command to one partition of the commands topic (still keyed by agent id); returns its offset.</summary>
+    public async Task<long> SendAsync(AgentCommand command, int partition) =>
+        (await _commands.ProduceAsync(new TopicPartition(Commands, partition), new Message<string, AgentCommand> { Key = command.AgentId, Value = command })).Offset.Value;
+
+    /// <summary>Produces raw bytes (another team's record, garbage) to a topic partition; returns the offset.</summary>
+    public async Task<long> ProduceRawAsync(string topic, int partition, string? key, byte[] value) =>
+        (await _raw.ProduceAsync(new TopicPartition(topic, partition), new Message<string, byte[]> { Key = key!, Value = value })).Offset.Value;
+
+    /// <summary>The schema registry the dispatchers use (tests register other teams' variants of a schema).</summary>
+    public ISchemaRegistryClient Registry => _registry;
+
+    /// <summary>Every record of a topic from the beginning, as raw key, value and position (the topic is not being written meanwhile).</summary>
+    public List<(string? Key, byte[] Value, int Partition, long Offset)> ReadAll(string topic, int partitions)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = "dump-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        };
+        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var records = new List<(string?, byte[], int, long)>();
+        var open = partitions;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (open > 0 && DateTime.UtcNow < deadline)
+        {
+            var cr = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (cr is null) continue;
+            if (cr.IsPartitionEOF) { open--; continue; }
+            records.Add((cr.Message.Key, cr.Message.Value, cr.Partition.Value, cr.Offset.Value));
+        }
+
+        consumer.Close();
+        return records;
+    }
+
+    /// <summary>One counter of a service's /metrics (Prometheus text), summed over the series that contain <paramref name="labelFilter"/>.</summary>
+    public static async Task<double> MetricAsync(WebApplication dispatcher, string name, string labelFilter = "")
+    {
+        var address = dispatcher.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal));
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri(new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), "/metrics"));
+        var sum = 0.0;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith(name, StringComparison.Ordinal) || !line.Contains(labelFilter, StringComparison.Ordinal)) continue;
+            var rest = line[name.Length..];
+            if (rest.Length > 0 && rest[0] != '{' && rest[0] != ' ') continue;
+            // "name{labels} value [timestamp]": the value is the first token after the labels.
+            var afterLabels = rest.Length > 0 && rest[0] == '{' ? rest[(rest.LastIndexOf('}') + 1)..] : rest;
+            var value = afterLabels.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+            if (double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var v)) sum += v;
+        }
+
+        return sum;
+    }
 
     public void PublishPresence(string agentId, string connectorId, string sessionId, long epoch, PresenceStatus status)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
+using StreamPipeline.AgentSimulator.Responses;
 using StreamPipeline.Dispatcher.Dispatching;
 using StreamPipeline.Dispatcher.Tests.Dispatching;
 using StreamPipeline.EdgeConnector.Authentication;
@@ -32,12 +33,22 @@ internal sealed class CommandWorld : IAsyncDisposable
     private readonly List<SimulatedFleet> _fleets = [];
     private readonly ITestOutputHelper _output;
 
-    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output)
+    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output, RequestCacheMode? cacheMode)
     {
         Bed = bed;
         _dir = dir;
         _output = output;
+        CacheMode = cacheMode;
     }
+
+    /// <summary>Re-sends of a request that may have reached the agent, at most (the dispatcher's default, Dispatcher:MaxResends).</summary>
+    public const int MaxResends = 3;
+
+    /// <summary>
+    /// How strong the simulated agents' response cache is (every fleet of this world); null: every mode at once, agent by
+    /// agent (<see cref="SimulatorOptions.MixRequestCacheModes"/>), so one run covers them all.
+    /// </summary>
+    public RequestCacheMode? CacheMode { get; }
 
     public TestBed Bed { get; }
     public AgentFrontDoor FrontDoor { get; } = new();
@@ -45,10 +56,11 @@ internal sealed class CommandWorld : IAsyncDisposable
     public string DeadLetter => "agent-metrics-dlq-" + Bed.Suffix;
     public string CertificatePath => Path.Combine(_dir, "connector.crt");
 
-    public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output)
+    public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output, RequestCacheMode? cacheMode = RequestCacheMode.KeptAcrossReconnects)
     {
         var bed = await TestBed.StartAsync(fx);
-        var world = new CommandWorld(bed, Directory.CreateTempSubdirectory("commands-e2e-").FullName, output);
+        output.WriteLine($"agents' request cache: {cacheMode?.ToString() ?? "every mode, agent by agent"}");
+        var world = new CommandWorld(bed, Directory.CreateTempSubdirectory("commands-e2e-").FullName, output, cacheMode);
         await fx.Kafka.Topics.EnsureTopicsAsync([new(world.Metrics, 2, 1), new(world.DeadLetter, 1, 1)], CancellationToken.None);
         await File.WriteAllLinesAsync(Path.Combine(world._dir, "tokens.txt"), Enumerable.Range(1, MaxAgents).Select(i =>
         {
@@ -59,7 +71,8 @@ internal sealed class CommandWorld : IAsyncDisposable
     }
 
     /// <summary>Starts an edge connector (its own host) on ephemeral ports and waits until it is ready.</summary>
-    public async Task<Connector> StartConnectorAsync(string connectorId, IReadOnlyDictionary<string, string?>? overrides = null)
+    public async Task<Connector> StartConnectorAsync(
+        string connectorId, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null, bool waitReady = true)
     {
         var config = new Dictionary<string, string?>
         {
@@ -86,6 +99,7 @@ internal sealed class CommandWorld : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Configuration.AddInMemoryCollection(config);
         builder.AddEdgeConnector();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapEdgeConnector();
         await app.StartAsync();
@@ -94,6 +108,13 @@ internal sealed class CommandWorld : IAsyncDisposable
             new Uri(addresses.First(a => a.StartsWith("https", StringComparison.Ordinal))).Port,
             new Uri(addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal))).Port);
         _connectors.Add(connector);
+        if (waitReady) await WaitReadyAsync(connector, TimeSpan.FromSeconds(60));
+        return connector;
+    }
+
+    /// <summary>Waits until a connector's /readyz answers 200.</summary>
+    public static async Task WaitReadyAsync(Connector connector, TimeSpan timeout)
+    {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{connector.OpsPort}/") };
         await Eventually.ReturnsAsync(async () =>
         {
@@ -105,8 +126,7 @@ internal sealed class CommandWorld : IAsyncDisposable
             {
                 return false;
             }
-        }, ready => ready, TimeSpan.FromSeconds(60), $"connector {connectorId} ready");
-        return connector;
+        }, ready => ready, timeout, $"connector {connector.Id} ready");
     }
 
     /// <summary>Kills a connector as a crash would, as far as one process allows: no drain window, host stopped with a cancelled token.</summary>
@@ -127,10 +147,11 @@ internal sealed class CommandWorld : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="count"/> simulated agents from number <paramref name="first"/>, all dialing the front door.</summary>
-    public async Task<SimulatedFleet> StartFleetAsync(int count, int first = 1, TimeSpan? responseDelay = null)
+    public async Task<SimulatedFleet> StartFleetAsync(
+        int count, int first = 1, TimeSpan? responseDelay = null, Action<SimulatorOptions>? configure = null, bool waitAuthenticated = true)
     {
         if (first + count - 1 > MaxAgents) throw new ArgumentOutOfRangeException(nameof(count), $"at most {MaxAgents} agents are provisioned");
-        var fleet = SimulatedFleet.Start(new SimulatorOptions
+        var options = new SimulatorOptions
         {
             ServerUrl = new Uri($"wss://127.0.0.1:{FrontDoor.Port}/agent"),
             TrustedCertificatePath = CertificatePath,
@@ -142,9 +163,13 @@ internal sealed class CommandWorld : IAsyncDisposable
             MinReconnectDelay = TimeSpan.FromMilliseconds(100),
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
             ResponseDelay = responseDelay ?? TimeSpan.Zero,
-        });
+            RequestCacheMode = CacheMode ?? RequestCacheMode.KeptAcrossReconnects,
+            MixRequestCacheModes = CacheMode is null,
+        };
+        configure?.Invoke(options);
+        var fleet = SimulatedFleet.Start(options);
         _fleets.Add(fleet);
-        await fleet.WaitAllAuthenticatedAsync(TimeSpan.FromSeconds(60));
+        if (waitAuthenticated) await fleet.WaitAllAuthenticatedAsync(TimeSpan.FromSeconds(60));
         return fleet;
     }
 
@@ -174,8 +199,10 @@ internal sealed class CommandWorld : IAsyncDisposable
     }
 
     /// <summary>
-    /// The two guarantees: exactly one terminal result per command on the results topic, and on the agents every command
-    /// that was sent ran exactly once (once when it answered ok; never twice in any case).
+    /// The two guarantees: exactly one terminal result per command on the results topic, and on the agents no command
+    /// ran twice where that matters. Side-effecting actions (restart-service, update-agent-config) ran at most once, in
+    /// every cache mode. A read-only action that answered ok ran exactly once when the agents keep their cache; an agent
+    /// with a weaker cache may run a re-sent read again, at most once per re-send (<see cref="MaxResends"/>).
     /// </summary>
     public void AssertExactlyOnce(IReadOnlyCollection<AgentCommand> commands, IReadOnlyList<SimulatedFleet> fleets, bool allOk = true)
     {
@@ -185,26 +212,39 @@ internal sealed class CommandWorld : IAsyncDisposable
             var results = Bed.PublishedResults.Where(r => r.CommandId == command.CommandId).ToList();
             Assert.True(results.Count == 1, $"command {command.CommandId} ({command.Action} on {command.AgentId}) has {results.Count} results on the results topic");
             var result = results[0];
-            report.Append(System.Globalization.CultureInfo.InvariantCulture, $"{command.AgentId} {command.Action,-20} {result.Status,-8} request {result.RequestId} via {result.ConnectorId}\n");
-            if (allOk) Assert.True(result.Status == CommandStatus.Ok, $"{command.Action} on {command.AgentId}: {result.Status} {result.Error}");
-            var agent = fleets.Select(f => f.FindAgent(command.AgentId)).FirstOrDefault(a => a is not null);
-            Assert.NotNull(agent);
-            if (result.RequestId is not { } requestId) continue;
-            var executions = agent.ExecutionCount(requestId);
-            if (result.Status == CommandStatus.Ok) Assert.True(executions == 1, $"request {requestId} ({command.Action}) ran {executions} times on {command.AgentId}");
-            else Assert.True(executions <= 1, $"request {requestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+            var sideEffecting = IsSideEffecting(command.Action);
+            var agents = fleets.Select(f => f.FindAgent(command.AgentId)).Where(a => a is not null).ToList();
+            Assert.NotEmpty(agents);
+            var executions = result.RequestId is { } id ? agents.Sum(a => a!.ExecutionCount(id)) : 0;
+            var weakCache = agents.Any(a => a!.CacheMode != RequestCacheMode.KeptAcrossReconnects);
+            report.Append(System.Globalization.CultureInfo.InvariantCulture, $"{command.AgentId} {command.Action,-20} {result.Status,-15} request {result.RequestId} via {result.ConnectorId}, ran {executions}x {result.Error}\n");
+            if (allOk)
+            {
+                var fine = result.Status == CommandStatus.Ok;
+                Assert.True(fine, $"{command.Action} on {command.AgentId}: {result.Status} {result.Error}");
+            }
+
+            if (result.RequestId is null) continue;
+            if (sideEffecting) Assert.True(executions <= 1, $"request {result.RequestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+            else if (result.Status == CommandStatus.Ok && !weakCache) Assert.True(executions == 1, $"request {result.RequestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+            else Assert.True(executions <= 1 + MaxResends, $"request {result.RequestId} ({command.Action}) ran {executions} times on {command.AgentId}");
+            if (result.Status == CommandStatus.Ok) Assert.True(executions >= 1, $"request {result.RequestId} ({command.Action}) answered ok but never ran on {command.AgentId}");
         }
 
-        // Nothing ran that was not one of these commands' requests (no stray or doubled executions under another id).
+        // Nothing ran that was not one of these commands' requests (no stray executions under another id).
         foreach (var group in commands.GroupBy(c => c.AgentId))
         {
-            var agent = fleets.Select(f => f.FindAgent(group.Key)).First(a => a is not null)!;
-            var ok = group.Count(c => Bed.PublishedResults.First(r => r.CommandId == c.CommandId).Status == CommandStatus.Ok);
-            Assert.True(agent.TotalExecutions == ok || !allOk, $"{group.Key} executed {agent.TotalExecutions} requests for {ok} commands answered ok");
+            var agents = fleets.Select(f => f.FindAgent(group.Key)).Where(a => a is not null).ToList();
+            var byId = group.Select(c => Bed.PublishedResults.First(r => r.CommandId == c.CommandId).RequestId).OfType<long>()
+                .Sum(id => agents.Sum(a => a!.ExecutionCount(id)));
+            var total = agents.Sum(a => a!.TotalExecutions);
+            Assert.True(total == byId, $"{group.Key} executed {total} requests, {byId} of them these commands' requests");
         }
 
         _output.WriteLine(report.ToString());
     }
+
+    public static bool IsSideEffecting(string action) => action is "restart-service" or "update-agent-config";
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,5 @@
 using StreamPipeline.Kafka.Topics;
 using System.Text;
-using StreamPipeline.Dispatcher.Routing;
 
 namespace StreamPipeline.Dispatcher.Tests.Routing;
 
