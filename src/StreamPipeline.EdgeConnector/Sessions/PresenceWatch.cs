@@ -173,12 +173,12 @@ internal sealed partial class PresenceWatch(
         publisher.PublishPresence(session.Presence(_o.ConnectorId, PresenceStatus.Connected, reason, at));
     }
 
-    [LoggerMessage(EventId = 1701, Level = LogLevel.Warning, Message = "Agent {AgentId}: session {Session} closed, a newer session of the same agent id is on connector {Connector} ({NewSession}); two machines with one agent id?")]
+    [LoggerMessage(EventId = 1951, Level = LogLevel.Warning, Message = "Agent {AgentId}: session {Session} closed, a newer session of the same agent id is on connector {Connector} ({NewSession}); two machines with one agent id?")]
     private static partial void LogReplacedElsewhere(ILogger logger, string agentId, string session, string connector, string newSession);
 
-    [LoggerMessage(EventId = 1702, Level = LogLevel.Error, Message = "Topic {Topic} is not available ({Reason}); the connector is not ready; retrying in {Seconds:F1} s")]
+    [LoggerMessage(EventId = 1952, Level = LogLevel.Error, Message = "Topic {Topic} is not available ({Reason}); the connector is not ready; retrying in {Seconds:F1} s")]
     private static partial void LogUnavailable(ILogger logger, string topic, string reason, double seconds);
 
-    [LoggerMessage(EventId = 1703, Level = LogLevel.Error, Message = "The presence watch failed on a record ({Reason}); it goes on with the next one")]
+    [LoggerMessage(EventId = 1953, Level = LogLevel.Error, Message = "The presence watch failed on a record ({Reason}); it goes on with the next one")]
     private static partial void LogFailed(ILogger logger, string reason, Exception exception);
 }
