@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -58,18 +59,19 @@ public static class EdgeConnectorExtensions
             var o = kestrel.ApplicationServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
             var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateProvider>();
             var address = IPAddress.Parse(o.ListenAddress);
+            OpenSslPolicy.EnsureLoaded(); // before the listener creates any OpenSSL context
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = o.MaxConnections + 1_000;
             kestrel.Limits.MaxConcurrentUpgradedConnections = o.MaxConnections;
             kestrel.Listen(address, o.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
-                listen.UseHttps(https =>
+                // One cached certificate context and the policy in OpenSSL's configuration: one shared OpenSSL
+                // context for every connection (docs/decisions.md, "How the TLS policy is applied").
+                listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    https.SslProtocols = TlsPolicy.Protocols;
-                    https.ServerCertificateSelector = (_, _) => certificates.Current;
-                    https.OnAuthenticate = (_, ssl) => TlsPolicy.Apply(ssl);
-                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
+                    OnConnection = _ => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates.CurrentContext)),
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
                 });
             });
             kestrel.Listen(address, o.OpsPort);
