@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.EdgeConnector.Authentication;
@@ -41,7 +42,7 @@ internal sealed class ConnectorHarness : IAsyncDisposable
     public KafkaPublisher Publisher => App.Services.GetRequiredService<KafkaPublisher>();
 
     public static async Task<ConnectorHarness> StartAsync(string bootstrapServers, Uri registryUrl, int agents = 50,
-        IDictionary<string, string?>? settings = null, string? connectorId = null)
+        IDictionary<string, string?>? settings = null, string? connectorId = null, CapturedLogs? logs = null)
     {
         var dir = Directory.CreateTempSubdirectory("edge-").FullName;
         connectorId ??= "edge-test-" + Guid.NewGuid().ToString("N")[..8];
@@ -72,6 +73,7 @@ internal sealed class ConnectorHarness : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(config);
         builder.AddEdgeConnector();
+        if (logs is not null) builder.Logging.AddProvider(logs);
         var app = builder.Build();
         app.MapEdgeConnector();
         await app.StartAsync();

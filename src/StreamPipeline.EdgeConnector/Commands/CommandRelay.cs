@@ -52,15 +52,18 @@ internal sealed partial class CommandRelay : BackgroundService
         _serializer = ContractSerdes.Serializer<ConnectorResponse>(registry, ContractCodec.ToRecord);
     }
 
-    /// <summary>Called by a session's read loop for every response frame. Returns false when no request waits for that id.</summary>
+    private volatile bool _listening;
+
+    /// <summary>True while the relay is assigned to its partition of the requests topic (readiness).</summary>
+    public bool IsListening => _listening;
+
+    /// <summary>
+    /// Called by a session's read loop for every response frame. Returns false when no request waits for that id: the
+    /// read loop counts that as an invalid frame (a strike), logs it rate-limited per session.
+    /// </summary>
     public bool OnAgentResponse(AgentSession session, long requestId, ReadOnlySpan<byte> payload)
     {
-        if (!_pending.TryTake(session.AgentId, requestId, out var pending) || pending is null)
-        {
-            _metrics.InvalidFrame("unknown_response_id");
-            LogUnknownResponse(_logger, session.AgentId, requestId);
-            return false;
-        }
+        if (!_pending.TryTake(session.AgentId, requestId, out var pending) || pending is null) return false;
 
         var json = payload.IsEmpty ? null : Encoding.UTF8.GetString(payload);
         Report(pending.Request, ConnectorResponseKind.Response, json);
@@ -120,6 +123,7 @@ internal sealed partial class CommandRelay : BackgroundService
         // Requests sent before this process started were for a connector id that no longer exists.
         consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.End));
         LogListening(_logger, topic, partition);
+        _listening = true;
         var lastSweep = _time.GetUtcNow();
         while (!stop.IsCancellationRequested)
         {
@@ -127,7 +131,7 @@ internal sealed partial class CommandRelay : BackgroundService
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(250));
                 var now = _time.GetUtcNow();
-                if (now - lastSweep > TimeSpan.FromSeconds(5)) { _pending.Sweep(now); lastSweep = now; }
+                if (now - lastSweep > TimeSpan.FromSeconds(5)) { _pending.Sweep(); lastSweep = now; }
                 if (record?.Message?.Value is not { } request || request.ConnectorId != _options.ConnectorId) continue;
                 Deliver(request);
             }
@@ -138,6 +142,7 @@ internal sealed partial class CommandRelay : BackgroundService
             }
         }
 
+        _listening = false;
         consumer.Close();
     }
 
@@ -150,7 +155,15 @@ internal sealed partial class CommandRelay : BackgroundService
         }
 
         var now = _time.GetUtcNow();
-        _pending.Set(new PendingRequest(request, session.SessionId, now, now + TimeSpan.FromMilliseconds(Math.Max(1000, request.TimeoutMs) * 2)));
+        if (!_pending.TrySet(new PendingRequest(request, session.SessionId, now, now + TimeSpan.FromMilliseconds(Math.Max(1000, request.TimeoutMs) * 2))))
+        {
+            // Bounded: a connector waiting on MaxEntries answers takes no more; the dispatcher keeps the command.
+            _metrics.PendingRequestsFull.Add(1);
+            LogPendingFull(_logger, request.CommandId, request.AgentId, _pending.MaxEntries);
+            Report(request, ConnectorResponseKind.AgentNotConnected, null);
+            return;
+        }
+
         _ = SendAsync(session, request);
     }
 
@@ -183,7 +196,7 @@ internal sealed partial class CommandRelay : BackgroundService
         try
         {
             var bytes = await _serializer.SerializeAsync(response, context);
-            _publisher.PublishToPartition(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes);
+            await _publisher.PublishToPartitionAsync(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes, CancellationToken.None);
         }
         catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or InvalidOperationException)
         {
@@ -206,8 +219,8 @@ internal sealed partial class CommandRelay : BackgroundService
     [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "Topic {Topic} is not available ({Reason}); this connector cannot receive commands. Create it (docs/kafka-topics.md).")]
     private static partial void LogNoRequestsTopic(ILogger logger, string topic, string reason);
 
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Agent {AgentId} answered request id {RequestId}, which this connector is not waiting for (unknown or long expired); dropped")]
-    private static partial void LogUnknownResponse(ILogger logger, string agentId, long requestId);
+    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Command {CommandId} for agent {AgentId} not sent: {Max} requests already wait for answers on this connector")]
+    private static partial void LogPendingFull(ILogger logger, string commandId, string agentId, int max);
 
     [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "Unreadable record on {Position}: {Reason}; skipped")]
     private static partial void LogBadRequestRecord(ILogger logger, string position, string reason);

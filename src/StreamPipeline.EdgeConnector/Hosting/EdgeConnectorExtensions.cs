@@ -1,6 +1,7 @@
 using System.Net;
 using Confluent.SchemaRegistry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -40,19 +41,26 @@ public static class EdgeConnectorExtensions
             return new CertificateProvider(o.CertificatePath, o.CertificateKeyPath, sp.GetRequiredService<ILogger<CertificateProvider>>());
         });
         services.AddSingleton(sp => new TokenStore(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.TokenStorePath, sp.GetRequiredService<ILogger<TokenStore>>()));
-        services.AddSingleton(sp => new AuthThrottle(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.AuthFailuresPerMinutePerAddress, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ICredentialChangeFeed>(sp => sp.GetRequiredService<TokenStore>());
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            return new AuthThrottle(o.AuthFailuresPerMinutePerAddress, o.AuthThrottleMaxEntries, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<SessionRegistry>();
         services.AddSingleton<AdmissionControl>();
         services.AddSingleton<KafkaPublisher>();
         services.AddSingleton<AgentConnectionHandler>();
+        services.AddSingleton<AgentEndpoint>();
+        services.AddHostedService<CredentialEnforcer>();
         services.AddSingleton<ISchemaRegistryClient>(sp => new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl }));
-        services.AddSingleton<PendingRequests>();
+        services.AddSingleton(sp => new PendingRequests(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.MaxPendingRequests));
         services.AddSingleton<CommandRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandRelay>());
         services.AddHostedService<SchemaRegistration>();
         services.AddSingleton<DrainCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainCoordinator>());
-        services.AddHealthChecks().AddCheck<ConnectorReadiness>("edge-connector", HealthStatus.Unhealthy, [ServiceDefaultsExtensions.ReadyTag]);
+        services.AddReadinessCheck<ConnectorReadiness>("edge-connector");
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -74,85 +82,40 @@ public static class EdgeConnectorExtensions
                     HandshakeTimeout = TimeSpan.FromSeconds(10),
                 });
             });
-            kestrel.Listen(address, o.OpsPort);
+            // The ops endpoints are served on this listener alone (see MapEdgeConnector): its connections are marked here.
+            kestrel.Listen(IPAddress.Parse(o.OpsListenAddress), o.OpsPort, listen => listen.Use(next => connection =>
+            {
+                connection.Items[OpsListenerKey] = OpsListenerKey;
+                return next(connection);
+            }));
         });
         return builder;
     }
 
-    /// <summary>Maps the agent WebSocket endpoint and the operations endpoints.</summary>
+    private const string OpsListenerKey = "streampipeline.ops-listener";
+
+    /// <summary>Maps the agent WebSocket endpoint (agent listener) and the operations endpoints (ops listener only).</summary>
     public static WebApplication MapEdgeConnector(this WebApplication app)
     {
         var o = app.Services.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
         app.UseWebSockets();
-        app.MapDefaultEndpoints();
-        app.Map(o.Path, AcceptAgentAsync);
+        app.MapDefaultEndpoints(servedOn: IsOpsListener);
+        var endpoint = app.Services.GetRequiredService<AgentEndpoint>();
+        app.Map(o.Path, endpoint.AcceptAsync);
         return app;
     }
 
-    private static async Task AcceptAgentAsync(HttpContext context)
-    {
-        var sp = context.RequestServices;
-        var o = sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
-        var metrics = sp.GetRequiredService<ConnectorMetrics>();
-        if (!context.Request.IsHttps || !context.WebSockets.IsWebSocketRequest)
-        {
-            metrics.ConnectionRejected("not_wss");
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync($"Agents connect with a WebSocket over TLS: wss://<host>:{o.Port}{o.Path}\n");
-            return;
-        }
-
-        if (!sp.GetRequiredService<KafkaPublisher>().IsReady)
-        {
-            await RefuseAsync(context, metrics, "not_ready", "connector not ready (registering schemas)");
-            return;
-        }
-
-        var admission = sp.GetRequiredService<AdmissionControl>();
-        if (admission.TryAdmit() is { } reason)
-        {
-            await RefuseAsync(context, metrics, reason, reason switch
-            {
-                "draining" => "connector draining; connect to another one",
-                "max_connections" => "connector full (EdgeConnector:MaxConnections)",
-                _ => "too many new connections per second (EdgeConnector:AdmissionsPerSecond)",
-            });
-            return;
-        }
-
-        try
-        {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                KeepAliveInterval = o.KeepAliveInterval,
-                KeepAliveTimeout = o.KeepAliveTimeout,
-            });
-            metrics.ConnectionsAccepted.Add(1);
-            var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
-            await sp.GetRequiredService<AgentConnectionHandler>().HandleAsync(socket, remote, sp.GetRequiredService<DrainCoordinator>().HardStop);
-        }
-        finally
-        {
-            admission.Release();
-        }
-    }
-
-    private static async Task RefuseAsync(HttpContext context, ConnectorMetrics metrics, string reason, string message)
-    {
-        metrics.ConnectionRejected(reason);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        // Spread the retries of a storm over a few seconds.
-        context.Response.Headers.RetryAfter = Random.Shared.Next(1, 6).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await context.Response.WriteAsync(message + "\n");
-    }
+    private static bool IsOpsListener(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(OpsListenerKey) == true;
 }
 
-/// <summary>Ready when schemas are registered and the connector is not draining.</summary>
-internal sealed class ConnectorReadiness(KafkaPublisher publisher, AdmissionControl admission) : IHealthCheck
+/// <summary>Ready when the producer can encode (schemas registered), the command relay listens for requests, and the connector is not draining.</summary>
+internal sealed class ConnectorReadiness(KafkaPublisher publisher, CommandRelay relay, AdmissionControl admission) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             admission.Draining ? HealthCheckResult.Unhealthy("draining") :
             !publisher.IsReady ? HealthCheckResult.Unhealthy("Avro schemas not registered yet (Schema Registry unreachable?)") :
+            !relay.IsListening ? HealthCheckResult.Unhealthy("command relay not listening on its requests partition yet") :
             HealthCheckResult.Healthy($"{admission.Open} agent sockets, {publisher.InFlight} records in flight"));
 }
