@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.EdgeConnector.Authentication;
+using StreamPipeline.EdgeConnector.Commands;
 using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.EdgeConnector.Publishing;
 
@@ -78,7 +79,11 @@ internal sealed class ConnectorHarness : IAsyncDisposable
         app.MapEdgeConnector();
         await app.StartAsync();
         var harness = new ConnectorHarness(app, dir, connectorId);
-        await StreamPipeline.Testing.Eventually.TrueAsync(() => harness.Publisher.IsReady, TimeSpan.FromSeconds(30), "the connector to register its schemas");
+        // Ready as /readyz means it: schemas registered and the command relay listening on its requests partition. Tests
+        // that asserted /readyz right after the schemas were registered raced the relay (it came up later under load).
+        var relay = app.Services.GetRequiredService<CommandRelay>();
+        await StreamPipeline.Testing.Eventually.TrueAsync(() => harness.Publisher.IsReady && relay.IsListening, TimeSpan.FromSeconds(60),
+            "the connector to register its schemas and its command relay to listen");
         return harness;
     }
 

@@ -120,8 +120,22 @@ internal sealed partial class CommandRelay : BackgroundService
             .SetErrorHandler((_, e) => KafkaClientLog.Error(_logger, e))
             .SetLogHandler((_, m) => KafkaClientLog.Message(_logger, m))
             .Build();
-        // Requests sent before this process started were for a connector id that no longer exists.
-        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.End));
+        // Requests sent before this process started were for a connector id that no longer exists. The end is resolved
+        // here, before readiness says "listening": with Offset.End the client resolves it on its first fetch, and a
+        // request routed in between (a dispatcher sees this connector ready) was skipped.
+        var requests = new TopicPartition(topic, partition);
+        long end;
+        try
+        {
+            end = consumer.QueryWatermarkOffsets(requests, TimeSpan.FromSeconds(10)).High;
+        }
+        catch (KafkaException e)
+        {
+            LogNoRequestsTopic(_logger, topic, e.Message);
+            return;
+        }
+
+        consumer.Assign(new TopicPartitionOffset(requests, end));
         LogListening(_logger, topic, partition);
         _listening = true;
         var lastSweep = _time.GetUtcNow();

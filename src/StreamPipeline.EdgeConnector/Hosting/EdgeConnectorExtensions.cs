@@ -64,7 +64,19 @@ public static class EdgeConnectorExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            var o = kestrel.ApplicationServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            // This runs inside builder.Build(), before the host validates options at start. With invalid options it
+            // configures nothing: the start-up validation then reports every bad setting (ServiceRunner: exit 1) before
+            // anything listens, instead of this callback dying with an unhandled exception.
+            EdgeConnectorOptions o;
+            try
+            {
+                o = kestrel.ApplicationServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            }
+            catch (OptionsValidationException)
+            {
+                return;
+            }
+
             var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateProvider>();
             var address = IPAddress.Parse(o.ListenAddress);
             OpenSslPolicy.EnsureLoaded(); // before the listener creates any OpenSSL context
@@ -97,13 +109,17 @@ public static class EdgeConnectorExtensions
     /// <summary>Maps the agent WebSocket endpoint (agent listener) and the operations endpoints (ops listener only).</summary>
     public static WebApplication MapEdgeConnector(this WebApplication app)
     {
-        var o = app.Services.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
         app.UseWebSockets();
         app.MapDefaultEndpoints(servedOn: IsOpsListener);
-        var endpoint = app.Services.GetRequiredService<AgentEndpoint>();
-        app.Map(o.Path, endpoint.AcceptAsync);
+        // Nothing is resolved here: the options and the endpoint (which builds the Kafka producer) are read on the first
+        // request, after the host started. Invalid options must surface when the host starts (ServiceRunner: exit 1
+        // naming every bad setting), not as an unhandled exception thrown while the pipeline is being built.
+        app.MapWhen(IsAgentPath, agent => agent.Run(static context => context.RequestServices.GetRequiredService<AgentEndpoint>().AcceptAsync(context)));
         return app;
     }
+
+    private static bool IsAgentPath(HttpContext context) =>
+        context.Request.Path.Equals(context.RequestServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.Path);
 
     private static bool IsOpsListener(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(OpsListenerKey) == true;
