@@ -23,6 +23,12 @@ public sealed class SinkOptions
     /// <summary>Where records that cannot be decoded go, with the reason in headers. Default <c>agent-metrics-sink-dlq</c>.</summary>
     public string DeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.SinkDeadLetter;
 
+    /// <summary>
+    /// The edge connector's dead-letter topic (frames it refused, the reason in headers), indexed into the
+    /// <c>dead_letters</c> table for the dashboards; empty to not consume it. Default <c>agent-metrics-dlq</c>.
+    /// </summary>
+    public string ConnectorDeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.MetricsDeadLetter;
+
     /// <summary>Partitions of the dead-letter topic when the sink creates it. Default 3.</summary>
     public int DeadLetterPartitions { get; set; } = 3;
 
@@ -120,7 +126,9 @@ public sealed class SinkOptions
         if (string.IsNullOrWhiteSpace(MetricsTopic)) e.Add("Sink:MetricsTopic must not be empty.");
         if (string.IsNullOrWhiteSpace(PresenceTopic)) e.Add("Sink:PresenceTopic must not be empty.");
         if (string.IsNullOrWhiteSpace(DeadLetterTopic)) e.Add("Sink:DeadLetterTopic must not be empty.");
-        if (DeadLetterTopic == MetricsTopic || DeadLetterTopic == PresenceTopic || DeadLetterTopic == CommandResultsTopic) e.Add($"Sink:DeadLetterTopic '{DeadLetterTopic}' must differ from the topics the sink consumes.");
+        if (DeadLetterTopic == MetricsTopic || DeadLetterTopic == PresenceTopic || DeadLetterTopic == CommandResultsTopic || DeadLetterTopic == ConnectorDeadLetterTopic) e.Add($"Sink:DeadLetterTopic '{DeadLetterTopic}' must differ from the topics the sink consumes.");
+        if (!string.IsNullOrWhiteSpace(ConnectorDeadLetterTopic) && (ConnectorDeadLetterTopic == MetricsTopic || ConnectorDeadLetterTopic == PresenceTopic || ConnectorDeadLetterTopic == CommandResultsTopic || ConnectorDeadLetterTopic == DeadLetterTopic))
+            e.Add($"Sink:ConnectorDeadLetterTopic '{ConnectorDeadLetterTopic}' must be the connector's dead-letter topic (EdgeConnector:DeadLetterTopic), not one of the sink's other topics or its own Sink:DeadLetterTopic; set it empty to not index the connector's dead letters.");
         if (DeadLetterPartitions is < 1 or > 1000) e.Add($"Sink:DeadLetterPartitions must be 1..1000, got {DeadLetterPartitions}.");
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");

@@ -52,6 +52,13 @@ internal sealed class PartitionBatch : IDisposable
 
     public List<DeadLetter>? DeadLetters { get; private set; }
 
+    /// <summary>
+    /// <c>dead_letters</c> rows of <see cref="DeadLetters"/>, built once they are published (the rows say where the
+    /// copies landed) and inserted after every other table, with <see cref="Token"/> + <c>/dead_letters</c>: a replay
+    /// stores them once.
+    /// </summary>
+    public RowBinaryBuffer DeadLetterRows { get; } = new();
+
     /// <summary>Set when this batch re-reads a range ClickHouse refused: its records are dead-lettered with this reason, nothing is inserted.</summary>
     public string? Rejection { get; init; }
 
@@ -88,5 +95,6 @@ internal sealed class PartitionBatch : IDisposable
     public void Dispose()
     {
         foreach (var rows in Rows) rows.Dispose();
+        DeadLetterRows.Dispose();
     }
 }

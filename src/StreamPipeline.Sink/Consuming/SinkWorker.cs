@@ -127,9 +127,10 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             })
             .Build();
         _consumer = consumer;
-        consumer.Subscribe(string.IsNullOrWhiteSpace(_settings.CommandResultsTopic)
-            ? [_settings.MetricsTopic, _settings.PresenceTopic]
-            : [_settings.MetricsTopic, _settings.PresenceTopic, _settings.CommandResultsTopic]);
+        List<string> topics = [_settings.MetricsTopic, _settings.PresenceTopic];
+        if (!string.IsNullOrWhiteSpace(_settings.CommandResultsTopic)) topics.Add(_settings.CommandResultsTopic);
+        if (!string.IsNullOrWhiteSpace(_settings.ConnectorDeadLetterTopic)) topics.Add(_settings.ConnectorDeadLetterTopic);
+        consumer.Subscribe(topics);
         LogStarted(_logger, _settings.GroupId, _settings.MetricsTopic, _settings.PresenceTopic, _settings.CommandResultsTopic, _settings.Database);
         while (!_stopping.IsCancellationRequested && _fatal is null)
         {
@@ -217,6 +218,11 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             reason = "batch_rejected";
             error = rejection;
         }
+        else if (state.Kind == RecordKind.ConnectorDeadLetter)
+        {
+            // Indexed from its headers; whatever they hold, the row is written (never dead-lettered again).
+            DeadLetterRows.AppendConnectorLetter(result.Message.Headers, result.Message.Key, result.TopicPartitionOffset, result.Message.Timestamp, _time.GetUtcNow().ToUnixTimeMilliseconds(), batch.Rows[0]);
+        }
         else if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
         {
             reason = "bad_magic_byte";
@@ -253,7 +259,9 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
 
         if (reason is not null)
         {
-            batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!));
+            // Metrics and presence are keyed by agent id (docs/kafka-topics.md).
+            var agentId = state.Kind is RecordKind.Metrics or RecordKind.Presence && result.Message.Key is { } key ? System.Text.Encoding.UTF8.GetString(key) : null;
+            batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!, agentId));
             _metrics.DeadLetter(reason);
             if (batch.Rejection is null) LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
         }
@@ -483,7 +491,10 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         var start = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var tp in partitions)
         {
-            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics : tp.Topic == _settings.PresenceTopic ? RecordKind.Presence : RecordKind.CommandResult;
+            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics
+                : tp.Topic == _settings.PresenceTopic ? RecordKind.Presence
+                : tp.Topic == _settings.ConnectorDeadLetterTopic ? RecordKind.ConnectorDeadLetter
+                : RecordKind.CommandResult;
             var committed = consumer.Committed([tp], TimeSpan.FromSeconds(30))[0].Offset;
             var from = committed.IsSpecial ? consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).Low.Value : committed.Value;
             var recorded = RecordedRanges(tp, from);

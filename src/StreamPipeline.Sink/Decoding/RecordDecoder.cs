@@ -8,6 +8,9 @@ internal enum RecordKind
     Metrics,
     Presence,
     CommandResult,
+
+    /// <summary>The connector's dead letters (raw frames, the context in headers), indexed into <c>dead_letters</c>.</summary>
+    ConnectorDeadLetter,
 }
 
 /// <summary>

@@ -49,6 +49,12 @@ internal sealed class RowBinaryBuffer : IDisposable
         _length += 2;
     }
 
+    public void WriteUInt32(uint value)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(Reserve(4), value);
+        _length += 4;
+    }
+
     public void WriteUInt64(ulong value)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(Reserve(8), value);

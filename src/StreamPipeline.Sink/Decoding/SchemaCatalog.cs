@@ -51,7 +51,9 @@ internal sealed class SchemaCatalog : IDisposable
     {
         RecordKind.Metrics => MetricsReader,
         RecordKind.Presence => PresenceReader,
-        _ => CommandResultReader,
+        RecordKind.CommandResult => CommandResultReader,
+        // The connector's dead letters are raw frames with headers: no schema to read them by.
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "This record kind has no Avro schema."),
     };
 
     private static readonly AvroSchemaNode MetricsReader = AvroSchemaNode.Parse(AvroSchemas.MetricsSampleJson);

@@ -38,6 +38,16 @@ internal static class SinkTables
         "created_time", "dispatched_time", "completed_time", "kafka_partition", "kafka_offset",
     ]);
 
+    /// <summary>
+    /// The index of dead letters, both stages: the sink's own (written with the batch that set them aside) and the
+    /// connector's (loaded from its dead-letter topic). Written by <see cref="DeadLetters.DeadLetterRows"/>.
+    /// </summary>
+    public static readonly SinkTable DeadLetters = new("dead_letters",
+    [
+        "stage", "agent_id", "connector_id", "source_topic", "source_partition", "source_offset",
+        "dead_letter_topic", "dead_letter_partition", "dead_letter_offset", "reason", "error", "dead_lettered_time",
+    ]);
+
     /// <summary>Tables of a metrics batch, in insert order (buffer index = position here).</summary>
     public static readonly SinkTable[] Metrics = [MetricsSamples, MetricsDisks, MetricsInterfaces];
 
@@ -47,10 +57,15 @@ internal static class SinkTables
     /// <summary>Tables of a command-results batch.</summary>
     public static readonly SinkTable[] CommandResults = [CommandLog];
 
+    /// <summary>Tables of a batch of the connector's dead letters.</summary>
+    public static readonly SinkTable[] ConnectorDeadLetters = [DeadLetters];
+
     public static SinkTable[] For(RecordKind kind) => kind switch
     {
         RecordKind.Metrics => Metrics,
         RecordKind.Presence => Presence,
-        _ => CommandResults,
+        RecordKind.CommandResult => CommandResults,
+        RecordKind.ConnectorDeadLetter => ConnectorDeadLetters,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

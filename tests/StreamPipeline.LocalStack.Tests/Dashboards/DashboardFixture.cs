@@ -36,6 +36,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public string Url => _clickHouse.Url.ToString();
 
+    /// <summary>For a service (the sink) pointed at this ClickHouse.</summary>
+    public string ConnectionString => _clickHouse.ConnectionString;
+
     public async Task InitializeAsync()
     {
         _clickHouse = await EmbeddedClickHouse.StartAsync(new EmbeddedClickHouseOptions

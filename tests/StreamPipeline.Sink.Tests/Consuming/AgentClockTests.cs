@@ -91,6 +91,10 @@ public sealed class AgentClockTests(SinkFixture fixture)
 
         Assert.Equal(20ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_samples WHERE agent_id = 'agent-001'"));
         Assert.Equal(0ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_1m WHERE agent_id = 'agent-009'"));
+
+        // Issue 13: the refused range is indexed in dead_letters, one row per record, with the agent and ClickHouse's reason.
+        Assert.Equal((ulong)rogue, await fixture.CountAsync($"SELECT count() FROM {db}.dead_letters"));
+        Assert.Equal((ulong)rogue, await fixture.CountAsync($"SELECT uniqExact(source_offset) FROM {db}.dead_letters WHERE stage = 'sink' AND reason = 'batch_rejected' AND agent_id = 'agent-009' AND source_topic = '{topics.Metrics}' AND source_partition = 0 AND source_offset < {rogue} AND position(error, 'TOO_MANY_PARTS') > 0"));
     }
 
     private async Task<List<Headers>> ReadDeadLettersAsync(string topic, int expected)

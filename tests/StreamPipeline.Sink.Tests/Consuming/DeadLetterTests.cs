@@ -34,6 +34,7 @@ public sealed class DeadLetterTests(SinkFixture fixture)
         }
 
         var letters = new Dictionary<string, Headers>();
+        var copies = new Dictionary<string, long>();
         using (var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
             BootstrapServers = fixture.Kafka.BootstrapServers,
@@ -46,7 +47,9 @@ public sealed class DeadLetterTests(SinkFixture fixture)
             while (letters.Count < 3 && DateTime.UtcNow < deadline)
             {
                 var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-                if (result?.Message is { } message) letters[Header(message.Headers, "source_offset")] = message.Headers;
+                if (result?.Message is not { } message) continue;
+                letters[Header(message.Headers, "source_offset")] = message.Headers;
+                copies[Header(message.Headers, "source_offset")] = result.Offset.Value;
             }
 
             consumer.Close();
@@ -61,6 +64,33 @@ public sealed class DeadLetterTests(SinkFixture fixture)
             Assert.Equal(topics.Metrics, Header(headers, "source_topic"));
             Assert.Equal("0", Header(headers, "source_partition"));
             Assert.False(string.IsNullOrWhiteSpace(Header(headers, "error")));
+            Assert.Equal("agent-x", Header(headers, "agent_id"));
+        }
+
+        // Issue 13: the same three in dead_letters (what the dashboards read), once each, pointing at their copies.
+        using (var r = await fixture.Client.ExecuteReaderAsync($"""
+            SELECT toString(source_offset), stage, agent_id, connector_id, source_topic, source_partition, dead_letter_topic, dead_letter_offset, reason, error,
+                   abs(dateDiff('second', dead_lettered_time, now64(3))) < 600
+            FROM {db}.dead_letters ORDER BY source_offset
+            """))
+        {
+            foreach (var offset in new[] { "1", "2", "3" })
+            {
+                Assert.True(r.Read(), $"no dead_letters row for offset {offset}");
+                Assert.Equal(offset, r.GetString(0));
+                Assert.Equal("sink", r.GetString(1));
+                Assert.Equal("agent-x", r.GetString(2));
+                Assert.Equal("", r.GetString(3));
+                Assert.Equal(topics.Metrics, r.GetString(4));
+                Assert.Equal(0L, Convert.ToInt64(r.GetValue(5), System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal(topics.DeadLetter, r.GetString(6));
+                Assert.Equal(copies[offset], Convert.ToInt64(r.GetValue(7), System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal(Header(letters[offset], "reason"), r.GetString(8));
+                Assert.Equal(Header(letters[offset], "error"), r.GetString(9));
+                Assert.True(Convert.ToBoolean(r.GetValue(10), System.Globalization.CultureInfo.InvariantCulture), "dead_lettered_time is not about now");
+            }
+
+            Assert.False(r.Read(), "more dead_letters rows than dead letters");
         }
 
         Assert.Equal(2ul, await fixture.CountAsync($"SELECT count() FROM {db}.metrics_samples"));

@@ -69,4 +69,13 @@ public sealed class RecordDecoderTests
         Assert.Contains(errors, e => e.StartsWith("Sink:DeadLetterTopic", StringComparison.Ordinal));
         Assert.Contains(new ClickHouseOptions().Validate(), e => e.StartsWith("ClickHouse:ConnectionString", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Validate_ConnectorDeadLetterTopicIsTheSinksOwn_NamesTheSetting()
+    {
+        var errors = new SinkOptions { DeadLetterTopic = "dlq", ConnectorDeadLetterTopic = "dlq" }.Validate();
+
+        Assert.Contains(errors, e => e.StartsWith("Sink:ConnectorDeadLetterTopic 'dlq' must be the connector's dead-letter topic", StringComparison.Ordinal));
+        Assert.Empty(new SinkOptions { ConnectorDeadLetterTopic = "" }.Validate());
+    }
 }

@@ -16,7 +16,7 @@ public sealed partial class DocumentedQueriesTests(SinkFixture fixture)
     public async Task ExampleQueries_LoadedData_RunAndReturnSensibleResults()
     {
         var queries = ReadQueries();
-        Assert.Equal(["agents_offline_now", "fleet_cpu_over_time", "hourly_per_agent", "interface_throughput", "top_agents_by_disk_usage"], queries.Keys.Order());
+        Assert.Equal(["agents_offline_now", "dead_letters_by_reason", "fleet_cpu_over_time", "hourly_per_agent", "interface_throughput", "top_agents_by_disk_usage"], queries.Keys.Order());
         var db = await LoadAsync();
 
         var fleet = await RunAsync(queries["fleet_cpu_over_time"], db);
@@ -48,6 +48,11 @@ public sealed partial class DocumentedQueriesTests(SinkFixture fixture)
         var hourly = await RunAsync(queries["hourly_per_agent"], db);
         Assert.Equal((ulong)(Agents * SamplesPerAgent), Sum(hourly, "samples"));
         Assert.Equal(Agents, hourly.Select(r => (string)r["agent_id"]).Distinct().Count());
+
+        var letters = await RunAsync(queries["dead_letters_by_reason"], db);
+        Assert.Equal(2, letters.Count);
+        Assert.Contains(letters, r => (string)r["stage"] == "sink" && (string)r["reason"] == "bad_magic_byte" && (string)r["agent_id"] == SampleData.AgentId(0) && Convert.ToUInt64(r["letters"], CultureInfo.InvariantCulture) == 2);
+        Assert.Contains(letters, r => (string)r["stage"] == "connector" && (string)r["reason"] == "wrong_type" && (string)r["agent_id"] == "agent-wrong" && Convert.ToUInt64(r["letters"], CultureInfo.InvariantCulture) == 1);
     }
 
     private async Task<string> LoadAsync()
@@ -71,6 +76,9 @@ public sealed partial class DocumentedQueriesTests(SinkFixture fixture)
                 }
             }
 
+            // Dead letters of both stages: two records the sink cannot decode, one frame the connector refused.
+            for (var i = 0; i < 2; i++) producer.Produce(topics.Metrics, new Message<string, byte[]> { Key = SampleData.AgentId(0), Value = "not avro"u8.ToArray() });
+            producer.Produce(topics.ConnectorDeadLetter, DeadLetters.DeadLetterIndexTests.ConnectorLetter("agent-wrong", "wrong_type", "payload.cpuUsagePercent must be a number, got string"));
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
@@ -78,6 +86,7 @@ public sealed partial class DocumentedQueriesTests(SinkFixture fixture)
         {
             await fixture.WaitForCountAsync($"{db}.metrics_samples", Agents * SamplesPerAgent, TimeSpan.FromSeconds(60));
             await fixture.WaitForCountAsync($"{db}.agent_presence", Agents + (Agents / 2), TimeSpan.FromSeconds(30));
+            await fixture.WaitForCountAsync($"{db}.dead_letters", 3, TimeSpan.FromSeconds(30));
         }
 
         return db;

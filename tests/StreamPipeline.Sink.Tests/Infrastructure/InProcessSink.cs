@@ -33,6 +33,7 @@ public sealed class InProcessSink : IAsyncDisposable
         ["Sink:PresenceTopic"] = topics.Presence,
         ["Sink:DeadLetterTopic"] = topics.DeadLetter,
         ["Sink:CommandResultsTopic"] = topics.CommandResults,
+        ["Sink:ConnectorDeadLetterTopic"] = topics.ConnectorDeadLetter,
         ["Sink:Database"] = database,
         ["Sink:BatchMaxDelay"] = "00:00:00.200",
         ["Sink:OpsAddress"] = "127.0.0.1",

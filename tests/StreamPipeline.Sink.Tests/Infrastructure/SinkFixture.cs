@@ -67,14 +67,16 @@ public sealed class SinkFixture : IAsyncLifetime
         var presence = Unique(prefix + "-presence");
         var deadLetter = Unique(prefix + "-dlq");
         var commandResults = Unique(prefix + "-results");
+        var connectorDeadLetter = Unique(prefix + "-connector-dlq");
         Kafka.CreateTopic(commandResults, 1);
+        Kafka.CreateTopic(connectorDeadLetter, 1);
         Kafka.CreateTopic(metrics, metricsPartitions);
         Kafka.CreateTopic(presence, presencePartitions);
         Kafka.CreateTopic(deadLetter, 1);
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = Registry.Url.ToString() });
         var metricsId = await registry.RegisterSchemaAsync(metrics + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.MetricsSampleJson, SchemaType.Avro));
         var presenceId = await registry.RegisterSchemaAsync(presence + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.AgentPresenceJson, SchemaType.Avro));
-        return new TestTopics(metrics, presence, deadLetter, metricsId, presenceId, commandResults);
+        return new TestTopics(metrics, presence, deadLetter, metricsId, presenceId, commandResults, connectorDeadLetter);
     }
 
     public async Task<ulong> CountAsync(string sql) =>
@@ -85,7 +87,8 @@ public sealed class SinkFixture : IAsyncLifetime
         StreamPipeline.Testing.Eventually.ReturnsAsync(() => CountAsync($"SELECT count() FROM {table}"), n => n >= expected, timeout, $"{expected} rows in {table}");
 }
 
-public sealed record TestTopics(string Metrics, string Presence, string DeadLetter, int MetricsSchemaId, int PresenceSchemaId, string CommandResults);
+/// <param name="ConnectorDeadLetter">The test's stand-in for the connector's <c>agent-metrics-dlq</c>.</param>
+public sealed record TestTopics(string Metrics, string Presence, string DeadLetter, int MetricsSchemaId, int PresenceSchemaId, string CommandResults, string ConnectorDeadLetter);
 
 [CollectionDefinition(Name)]
 public sealed class SinkCollection : ICollectionFixture<SinkFixture>
