@@ -18,8 +18,14 @@ public sealed class EdgeConnectorOptions
     /// <summary>Port of the agent (wss) listener. Default 8443.</summary>
     public int Port { get; set; } = 8443;
 
-    /// <summary>Plain-HTTP port for /healthz, /readyz and /metrics. Default 8080.</summary>
+    /// <summary>Plain-HTTP port for /healthz, /readyz and /metrics; they are served on this listener only. Default 8080.</summary>
     public int OpsPort { get; set; } = 8080;
+
+    /// <summary>
+    /// Address the ops listener binds (its own setting, so probes and scrapes can stay on an internal interface while
+    /// agents come in on a public one). Default all interfaces.
+    /// </summary>
+    public string OpsListenAddress { get; set; } = "0.0.0.0";
 
     /// <summary>Path agents connect to. Default <c>/agent</c>.</summary>
     public string Path { get; set; } = "/agent";
@@ -39,8 +45,20 @@ public sealed class EdgeConnectorOptions
     /// <summary>Time an agent has to authenticate after the socket opens. Default 10 s.</summary>
     public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Failed authentications allowed per source address per minute before further attempts are refused unchecked. Default 20.</summary>
+    /// <summary>
+    /// Failed authentications allowed per minute per (source address, agent id) before further attempts for that pair
+    /// are refused unchecked. Failures naming an agent id the store does not know share one key per address. Default 20.
+    /// </summary>
     public int AuthFailuresPerMinutePerAddress { get; set; } = 20;
+
+    /// <summary>(address, agent id) pairs the auth-failure throttle remembers; the least recently failed is forgotten first. Default 100,000.</summary>
+    public int AuthThrottleMaxEntries { get; set; } = 100_000;
+
+    /// <summary>
+    /// Largest first (unauthenticated) frame, in bytes; a larger one closes the socket with 1009 before any parsing.
+    /// An authenticate frame is about 200 bytes (agent id and token at most 512 bytes each). Default 4 KiB.
+    /// </summary>
+    public int MaxUnauthenticatedFrameBytes { get; set; } = 4096;
 
     /// <summary>
     /// Largest frame accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB: an answer to
@@ -53,6 +71,12 @@ public sealed class EdgeConnectorOptions
 
     /// <summary>Invalid or rate-limited frames one session may send per minute before it is closed with 1008. Default 30.</summary>
     public int MaxInvalidFramesPerMinute { get; set; } = 30;
+
+    /// <summary>Per-frame problem log lines (invalid frames, unknown response ids) one session may write per minute; the rest are only counted. Default 5.</summary>
+    public int FrameLogsPerSessionPerMinute { get; set; } = 5;
+
+    /// <summary>Requests sent to agents and waiting for their answer, on this connector; beyond it a command is reported undeliverable. Default 200,000.</summary>
+    public int MaxPendingRequests { get; set; } = Commands.PendingRequests.DefaultMaxEntries;
 
     /// <summary>Most concurrent agent sockets; beyond it new ones get HTTP 503. Default 120,000.</summary>
     public int MaxConnections { get; set; } = 120_000;
@@ -69,7 +93,10 @@ public sealed class EdgeConnectorOptions
     /// <summary>On shutdown agents are closed ("going away") spread over this window so they do not all reconnect at once. Default 10 s.</summary>
     public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Metrics records produced but not yet acknowledged by Kafka; at the limit sockets are no longer read (backpressure). Default 50,000.</summary>
+    /// <summary>
+    /// Records of every kind (metrics, presence, dead letters, command reports) produced but not yet acknowledged by
+    /// Kafka; at the limit whoever produces waits (a socket is no longer read: backpressure). Default 50,000.
+    /// </summary>
     public int MaxInFlightRecords { get; set; } = 50_000;
 
     /// <summary>
@@ -93,6 +120,7 @@ public sealed class EdgeConnectorOptions
         if (!System.Net.IPAddress.TryParse(ListenAddress, out _)) e.Add($"EdgeConnector:ListenAddress must be an IP address, got '{ListenAddress}'.");
         if (Port is < 0 or > 65535) e.Add($"EdgeConnector:Port must be 0..65535, got {Port}.");
         if (OpsPort is < 0 or > 65535) e.Add($"EdgeConnector:OpsPort must be 0..65535, got {OpsPort}.");
+        if (!System.Net.IPAddress.TryParse(OpsListenAddress, out _)) e.Add($"EdgeConnector:OpsListenAddress must be an IP address, got '{OpsListenAddress}'.");
         if (Port != 0 && Port == OpsPort) e.Add("EdgeConnector:OpsPort must differ from EdgeConnector:Port.");
         if (!Path.StartsWith('/')) e.Add($"EdgeConnector:Path must start with '/', got '{Path}'.");
         if (string.IsNullOrWhiteSpace(CertificatePath) || string.IsNullOrWhiteSpace(CertificateKeyPath))
@@ -103,6 +131,11 @@ public sealed class EdgeConnectorOptions
         if (AuthenticationTimeout <= TimeSpan.Zero || AuthenticationTimeout > TimeSpan.FromMinutes(5)) e.Add($"EdgeConnector:AuthenticationTimeout must be between 0 and 5 minutes, got {AuthenticationTimeout}.");
         if (AuthFailuresPerMinutePerAddress < 1) e.Add($"EdgeConnector:AuthFailuresPerMinutePerAddress must be at least 1, got {AuthFailuresPerMinutePerAddress}.");
         if (MaxFrameBytes is < 1024 or > 16 * 1024 * 1024) e.Add($"EdgeConnector:MaxFrameBytes must be 1 KiB..16 MiB, got {MaxFrameBytes}.");
+        if (MaxUnauthenticatedFrameBytes < 1024 || MaxUnauthenticatedFrameBytes > MaxFrameBytes)
+            e.Add($"EdgeConnector:MaxUnauthenticatedFrameBytes must be 1 KiB..EdgeConnector:MaxFrameBytes ({MaxFrameBytes}), got {MaxUnauthenticatedFrameBytes}; an authenticate frame needs at most about 1.2 KiB.");
+        if (AuthThrottleMaxEntries < 100) e.Add($"EdgeConnector:AuthThrottleMaxEntries must be at least 100, got {AuthThrottleMaxEntries}.");
+        if (FrameLogsPerSessionPerMinute < 0) e.Add($"EdgeConnector:FrameLogsPerSessionPerMinute must be 0 or more, got {FrameLogsPerSessionPerMinute}.");
+        if (MaxPendingRequests < 1) e.Add($"EdgeConnector:MaxPendingRequests must be at least 1, got {MaxPendingRequests}.");
         if (AgentMessagesPerSecond <= 0) e.Add($"EdgeConnector:AgentMessagesPerSecond must be positive, got {AgentMessagesPerSecond}.");
         if (MaxInvalidFramesPerMinute < 1) e.Add($"EdgeConnector:MaxInvalidFramesPerMinute must be at least 1, got {MaxInvalidFramesPerMinute}.");
         if (MaxConnections < 1) e.Add($"EdgeConnector:MaxConnections must be at least 1, got {MaxConnections}.");

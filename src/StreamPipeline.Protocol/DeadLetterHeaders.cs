@@ -3,7 +3,7 @@ namespace StreamPipeline.Protocol;
 /// <summary>
 /// Kafka header names on a dead letter: a frame the backend refused, kept as the raw bytes received (the record value)
 /// so nothing is lost, keyed by agent id. Header values are UTF-8 text. The names are the ones the edge connector already
-/// writes (KafkaPublisher.PublishDeadLetter); see schemas/avro/README.md.
+/// writes (KafkaPublisher.PublishDeadLetterAsync); see schemas/avro/README.md.
 /// </summary>
 public static class DeadLetterHeaders
 {
@@ -24,6 +24,9 @@ public static class DeadLetterHeaders
 
     /// <summary>Receive time, Unix milliseconds as decimal text.</summary>
     public const string ReceivedTimeMs = "received_time_ms";
+
+    /// <summary>Present when the frame may carry a credential: the record value is then empty and this says why.</summary>
+    public const string Redacted = "redacted";
 
     /// <summary>Sink dead letters: the topic the record was read from.</summary>
     public const string SourceTopic = "source_topic";

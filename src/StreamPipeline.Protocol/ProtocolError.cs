@@ -23,6 +23,11 @@ public enum ProtocolErrorReason
     InvalidValue,
     /// <summary>A command names an action the agents do not know.</summary>
     UnknownAction,
+    /// <summary>
+    /// An object names the same field twice, e.g. <c>{"type":"event",...,"type":"response"}</c>. JSON parsers disagree on
+    /// which one wins, so a frame could be checked as one thing and handled as another: it is refused.
+    /// </summary>
+    DuplicateField,
 }
 
 /// <summary>

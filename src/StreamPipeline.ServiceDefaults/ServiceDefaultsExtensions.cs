@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -52,6 +53,31 @@ public static class ServiceDefaultsExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
+
+    /// <summary>
+    /// Maps the same endpoints, served only to requests for which <paramref name="servedOn"/> is true (the ops listener);
+    /// any other request for those paths gets 404. A service with a public listener uses this so a connection flood
+    /// there can neither reach nor starve its probes and scrapes.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, Func<HttpContext, bool> servedOn)
+    {
+        OnlyWhen(app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }), servedOn);
+        OnlyWhen(app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true }), servedOn);
+        OnlyWhen(app.MapPrometheusScrapingEndpoint("/metrics"), servedOn);
+        return app;
+    }
+
+    private static void OnlyWhen(IEndpointConventionBuilder endpoint, Func<HttpContext, bool> servedOn) =>
+        endpoint.Add(b =>
+        {
+            var inner = b.RequestDelegate!;
+            b.RequestDelegate = context =>
+            {
+                if (servedOn(context)) return inner(context);
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            };
+        });
 
     /// <summary>Registers a readiness check.</summary>
     public static IHealthChecksBuilder AddReadinessCheck<T>(this IServiceCollection services, string name)

@@ -100,10 +100,10 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     public async Task Authenticate_TokenRevokedWhileRunning_RefusedWithoutRestart()
     {
         await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
-        Assert.True(Authentication.TokenStore.Revoke(connector.TokenStorePath, "sim-000003"));
-        var store = (Authentication.TokenStore)connector.App.Services.GetService(typeof(Authentication.TokenStore))!;
+        Assert.True(EdgeConnector.Authentication.TokenStore.Revoke(connector.TokenStorePath, "sim-000003"));
+        var store = (EdgeConnector.Authentication.TokenStore)connector.App.Services.GetService(typeof(EdgeConnector.Authentication.TokenStore))!;
         await StreamPipeline.Testing.Eventually.TrueAsync(
-            () => store.Check("sim-000003", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000003")) == Authentication.TokenCheck.Revoked,
+            () => store.Check("sim-000003", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000003")) == EdgeConnector.Authentication.TokenCheck.Revoked,
             TimeSpan.FromSeconds(10), "the token store to reload");
 
         using var agent = await RawAgent.ConnectAsync(connector);

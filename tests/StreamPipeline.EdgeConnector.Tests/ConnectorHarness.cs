@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.EdgeConnector.Authentication;
+using StreamPipeline.EdgeConnector.Commands;
 using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.EdgeConnector.Publishing;
 
@@ -41,7 +43,7 @@ internal sealed class ConnectorHarness : IAsyncDisposable
     public KafkaPublisher Publisher => App.Services.GetRequiredService<KafkaPublisher>();
 
     public static async Task<ConnectorHarness> StartAsync(string bootstrapServers, Uri registryUrl, int agents = 50,
-        IDictionary<string, string?>? settings = null, string? connectorId = null)
+        IDictionary<string, string?>? settings = null, string? connectorId = null, CapturedLogs? logs = null)
     {
         var dir = Directory.CreateTempSubdirectory("edge-").FullName;
         connectorId ??= "edge-test-" + Guid.NewGuid().ToString("N")[..8];
@@ -72,14 +74,17 @@ internal sealed class ConnectorHarness : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(config);
         builder.AddEdgeConnector();
+        if (logs is not null) builder.Logging.AddProvider(logs);
         var app = builder.Build();
         app.MapEdgeConnector();
         await app.StartAsync();
         var harness = new ConnectorHarness(app, dir, connectorId);
-        // Agents are admitted once the schemas are registered and the command relay and presence watch read from a fixed position.
-        await StreamPipeline.Testing.Eventually.TrueAsync(
-            () => harness.Publisher.IsReady && app.Services.GetRequiredService<StreamPipeline.EdgeConnector.Commands.CommandRelay>().IsListening && app.Services.GetRequiredService<StreamPipeline.EdgeConnector.Sessions.PresenceWatch>().IsWatching,
-            TimeSpan.FromSeconds(30), "the connector to register its schemas and start its relay and presence watch");
+        // Ready as /readyz means it: schemas registered, and the command relay and presence watch reading from a fixed
+        // position. Tests that asserted /readyz right after the schemas were registered raced the relay (it came up later under load).
+        var relay = app.Services.GetRequiredService<CommandRelay>();
+        var watch = app.Services.GetRequiredService<StreamPipeline.EdgeConnector.Sessions.PresenceWatch>();
+        await StreamPipeline.Testing.Eventually.TrueAsync(() => harness.Publisher.IsReady && relay.IsListening && watch.IsWatching, TimeSpan.FromSeconds(60),
+            "the connector to register its schemas and start its relay and presence watch");
         return harness;
     }
 

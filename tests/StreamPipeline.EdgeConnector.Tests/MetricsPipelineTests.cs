@@ -2,8 +2,11 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
+using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
@@ -192,23 +195,61 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     }
 
     // Regression: answers to the backend's own requests used to count against the agent's message rate, so a burst of
-    // commands to one agent ended in dropped answers and a 1008 close.
+    // commands to one agent ended in dropped answers and a 1008 close. The answers are to requests this connector really
+    // relayed: answers to ids it never sent are invalid frames (issue 9 item 2, HostileAgentTests).
     [Fact]
     public async Task Responses_ManyMoreThanTheEventRate_NeitherRateLimitedNorClosed()
     {
+        const int requests = 50;
         await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:AgentMessagesPerSecond"] = "1", ["EdgeConnector:MaxInvalidFramesPerMinute"] = "5" });
         using var agent = await RawAgent.ConnectAsync(connector);
         await agent.SendAsync(RawAgent.AuthFrame("sim-000013", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000013")));
         await agent.ReceiveAsync();
 
-        for (var i = 1; i <= 50; i++)
-            await agent.SendAsync($$"""{"type":"response","id":{{i}},"action":"get-services","payload":{"status":"ok","data":[]},"timestamp":1}""");
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = stack.Registry.Url.ToString() });
+        await SendRequestsAsync(registry, connector.ConnectorId, "sim-000013", requests);
+        for (var i = 0; i < requests; i++)
+        {
+            using var request = JsonDocument.Parse(await agent.ReceiveAsync(Deadline) ?? throw new Xunit.Sdk.XunitException("socket closed"));
+            var id = request.RootElement.GetProperty("id").GetInt64();
+            await agent.SendAsync($$"""{"type":"response","id":{{id}},"action":"get-services","payload":{"status":"ok","data":[]},"timestamp":1}""");
+        }
+
         await agent.SendAsync(RawAgent.MetricsFrame(cpu: 44.5));
 
         var records = stack.ReadUntil(PipelineTopics.Metrics, read => read.Any(r => Decode(r.Message.Value).ConnectorId == connector.ConnectorId), Deadline);
         Assert.Contains(records, r => r.Message.Key == "sim-000013" && Decode(r.Message.Value).CpuUsagePercent == 44.5);
         Assert.Equal(WebSocketState.Open, agent.Socket.State);
+        var deserializer = ContractSerdes.Deserializer(registry, ContractCodec.ToConnectorResponse);
+        var answered = new HashSet<long>();
+        stack.ReadUntil(PipelineTopics.ConnectorResponses, read =>
+        {
+            answered.Clear();
+            foreach (var r in read)
+            {
+                var report = deserializer.DeserializeAsync(r.Message.Value, false, default).GetAwaiter().GetResult();
+                if (report.ConnectorId == connector.ConnectorId && report.Kind == ConnectorResponseKind.Response) answered.Add(report.RequestId);
+            }
+
+            return answered.Count >= requests;
+        }, Deadline);
+        Assert.Equal(requests, answered.Count);
+    }
+
+    /// <summary>Produces what a dispatcher would: requests routed to the connector's partition of connector-requests.</summary>
+    private async Task SendRequestsAsync(ISchemaRegistryClient registry, string connectorId, string agentId, int count)
+    {
+        var serializer = ContractSerdes.Serializer<ConnectorRequest>(registry, ContractCodec.ToRecord);
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = stack.Kafka.BootstrapServers }).Build();
+        var partition = ConnectorPartitioner.PartitionFor(connectorId, PipelineTopics.All(1).Single(t => t.Name == PipelineTopics.ConnectorRequests).Partitions);
+        var context = new SerializationContext(MessageComponentType.Value, PipelineTopics.ConnectorRequests);
+        for (var i = 1; i <= count; i++)
+        {
+            var request = new ConnectorRequest($"cmd-{i}", agentId, connectorId, "get-services", 1000 + i, null, 0, 30_000, DateTimeOffset.UtcNow);
+            var value = await serializer.SerializeAsync(request, context);
+            await producer.ProduceAsync(new TopicPartition(PipelineTopics.ConnectorRequests, partition), new Message<string, byte[]> { Key = request.CommandId, Value = value });
+        }
     }
 
     private static List<Protocol.AgentPresence> Events(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, string connectorId) =>

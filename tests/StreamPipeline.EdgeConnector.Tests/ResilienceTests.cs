@@ -69,6 +69,125 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.Equal(inKafka.Count, inKafka.Distinct().Count());
     }
 
+    [Fact]
+    public async Task KafkaOutage_AgentsConnectAndLeaveWhileBrokersDown_EveryPresenceEventArrivesUnderTheBound()
+    {
+        var cluster = stack.Kafka.Embedded;
+        Assert.True(cluster is not null || stack.Kafka.Description.Contains("Testcontainers", StringComparison.Ordinal));
+        if (cluster is null) return; // Broker outages are injected through the embedded mock only.
+
+        const int Agents = 150, Bound = 100;
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
+            settings: new Dictionary<string, string?> { ["EdgeConnector:MaxInFlightRecords"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerDown(b);
+        var agents = new List<RawAgent>();
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(1, Agents), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            {
+                var id = $"sim-{i:D6}";
+                var a = await RawAgent.ConnectAsync(connector);
+                lock (agents) agents.Add(a);
+                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+                await a.ReceiveAsync();
+            });
+
+            // Regression (issue 9): presence bypassed the bound and was dropped once the producer queue was full. Now the
+            // CONNECTED events alone fill the bound, and the rest wait for Kafka.
+            await Eventually.TrueAsync(() => connector.Publisher.InFlight == Bound, TimeSpan.FromSeconds(30), "presence events to fill the in-flight bound");
+            Assert.Equal(Bound, connector.Publisher.InFlight);
+        }
+        finally
+        {
+            foreach (var a in agents) a.Socket.Abort();
+            foreach (var a in agents) a.Dispose();
+        }
+
+        Assert.InRange(connector.Publisher.InFlight, 0, Bound);
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerUp(b);
+        var presence = stack.ReadUntil(PipelineTopics.Presence,
+                read => read.Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _)).Count(p => p.ConnectorId == connector.ConnectorId) >= 2 * Agents,
+                TimeSpan.FromSeconds(60))
+            .Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _))
+            .Where(p => p.ConnectorId == connector.ConnectorId)
+            .ToList();
+
+        Assert.Equal(Agents, presence.Count(p => p.Status == PresenceStatus.Connected));
+        Assert.Equal(Agents, presence.Count(p => p.Status == PresenceStatus.Disconnected));
+        Assert.Equal(Agents, presence.Select(p => p.AgentId).Distinct().Count());
+        Assert.Equal(0, connector.Publisher.Failed);
+    }
+
+    /// <summary>
+    /// Issue 9 item 5: brokers down while the fleet reconnects, and every presence event of every session arrives. The
+    /// issue names 10,000 agents; the suite runs 1,000 (2,000 sessions, 4,000 events through a bound of 100, well under a
+    /// minute here); the 10,000 figure is measured with the edge load harness (docs/benchmarks.md).
+    /// </summary>
+    [Fact]
+    public async Task KafkaOutage_FleetReconnectsWhileBrokersDown_EveryPresenceEventOfEverySessionArrives()
+    {
+        var cluster = stack.Kafka.Embedded;
+        Assert.True(cluster is not null || stack.Kafka.Description.Contains("Testcontainers", StringComparison.Ordinal));
+        if (cluster is null) return; // Broker outages are injected through the embedded mock only.
+
+        const int Agents = 1_000, Bound = 100;
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
+            settings: new Dictionary<string, string?>
+            {
+                ["EdgeConnector:MaxInFlightRecords"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["EdgeConnector:AdmissionsPerSecond"] = "100000",
+            });
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerDown(b);
+
+        // Two sessions per agent, both ended, all while Kafka is away: the first connection drops, the agent reconnects.
+        for (var wave = 0; wave < 2; wave++) await ConnectAllThenDropAsync(connector, Agents);
+        Assert.InRange(connector.Publisher.InFlight, 0, Bound);
+
+        for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerUp(b);
+        var presence = stack.ReadUntil(PipelineTopics.Presence,
+                read => read.Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _)).Count(p => p.ConnectorId == connector.ConnectorId) >= 4 * Agents,
+                TimeSpan.FromSeconds(120))
+            .Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _))
+            .Where(p => p.ConnectorId == connector.ConnectorId)
+            .ToList();
+        output.WriteLine($"{presence.Count} presence events of {4 * Agents} expected");
+
+        Assert.Equal(4 * Agents, presence.Count);
+        Assert.Equal(0, connector.Publisher.Failed);
+        foreach (var agent in presence.GroupBy(p => p.AgentId))
+        {
+            // Per agent one partition, in produce order: each session's CONNECTED before its DISCONNECTED.
+            var sessions = agent.GroupBy(p => p.SessionId).ToList();
+            Assert.Equal(2, sessions.Count);
+            foreach (var session in sessions)
+                Assert.Equal([PresenceStatus.Connected, PresenceStatus.Disconnected], session.Select(p => p.Status).ToArray());
+            Assert.Equal(2, agent.Select(p => p.Epoch).Distinct().Count());
+        }
+
+        Assert.Equal(Agents, presence.Select(p => p.AgentId).Distinct().Count());
+    }
+
+    private static async Task ConnectAllThenDropAsync(ConnectorHarness connector, int count)
+    {
+        var agents = new List<RawAgent>();
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(1, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            {
+                var id = $"sim-{i:D6}";
+                var a = await RawAgent.ConnectAsync(connector);
+                lock (agents) agents.Add(a);
+                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+                Assert.Contains("\"ok\"", await a.ReceiveAsync(TimeSpan.FromSeconds(60)), StringComparison.Ordinal);
+            });
+        }
+        finally
+        {
+            foreach (var a in agents) a.Socket.Abort();
+            foreach (var a in agents) a.Dispose();
+        }
+    }
+
     private static int Ours(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, string connectorId) =>
         read.Count(r => Decode(r.Message.Value).ConnectorId == connectorId);
 

@@ -22,6 +22,13 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
     [InlineData("-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384", true)]
     [InlineData("-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256", true)]
     [InlineData("-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384", true)]
+    [InlineData("-tls1_3", "-groups", "ffdhe2048", false)]
+    [InlineData("-tls1_3", "-groups", "ffdhe3072:ffdhe4096", false)]
+    [InlineData("-tls1_2", "-groups", "ffdhe2048", false)]
+    [InlineData("-tls1_3", "-groups", "X25519", true)]
+    [InlineData("-tls1_3", "-groups", "P-256", true)]
+    [InlineData("-tls1_3", "-groups", "P-384", true)]
+    [InlineData("-tls1_2", "-groups", "X25519:P-256", true)] // on 1.2 the client's groups must also name the certificate's curve
     public async Task Handshake_OpenSslClient_OnlyPolicySuitesAccepted(string version, string suiteFlag, string suites, bool accepted)
     {
         await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
@@ -73,6 +80,23 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
         await StreamPipeline.Testing.Eventually.ReturnsAsync(() => ServedThumbprintAsync(connector.AgentPort), t => t == expected,
             TimeSpan.FromSeconds(20), "the renewed certificate to be served");
         Assert.NotEqual(before, expected);
+    }
+
+    [Fact]
+    public async Task Handshake_SecondConnectionWithSavedSession_Resumed()
+    {
+        // Resumption works only when connections share one OpenSSL context: a CipherSuitesPolicy or a certificate
+        // selector made .NET build one per connection (issue 12), which this would catch.
+        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        var session = Path.Combine(connector.Dir, "tls.session");
+
+        var (first, text1) = await OpenSslAsync(connector.AgentPort, "-tls1_2", "-sess_out", session);
+        var (second, text2) = await OpenSslAsync(connector.AgentPort, "-tls1_2", "-sess_in", session);
+        output.WriteLine(text2);
+
+        Assert.True(first, text1);
+        Assert.True(second, text2);
+        Assert.Contains("Reused, TLSv1.2", text2, StringComparison.Ordinal);
     }
 
     private static async Task<string> ServedThumbprintAsync(int port)

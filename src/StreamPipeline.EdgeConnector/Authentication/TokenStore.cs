@@ -12,55 +12,100 @@ internal enum TokenCheck { Valid, UnknownAgent, WrongToken, Revoked }
 /// Agent tokens, kept only as SHA-256 hashes (tokens are 256-bit random values, so a fast hash is enough),
 /// compared in constant time. The file is one line per agent: <c>agent_id sha256:HEX</c>, optionally
 /// followed by <c>revoked</c>; <c>#</c> starts a comment. It is reloaded when it changes, so issuing and
-/// revoking tokens needs no restart.
+/// revoking tokens needs no restart; a reload that revokes, replaces or removes an agent's token raises
+/// <see cref="Changed"/>, so that agent's live session is closed too.
 /// </summary>
-internal sealed partial class TokenStore : IDisposable
+internal sealed partial class TokenStore : ICredentialChangeFeed, IDisposable
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(2);
     private readonly string _path;
     private readonly ILogger _logger;
     private readonly Timer? _timer;
+    private readonly Lock _reloadLock = new();
     private (DateTime, long) _stamp;
-    private FrozenDictionary<string, Entry> _entries;
+    private Snapshot _snapshot;
 
     public TokenStore(string path, ILogger<TokenStore> logger, bool watch = true)
     {
         _path = path;
         _logger = logger;
         _stamp = Stamp(path);
-        _entries = Load(path);
-        LogLoaded(_logger, _path, _entries.Count);
+        _snapshot = new Snapshot(Load(path), 1);
+        LogLoaded(_logger, _path, _snapshot.Entries.Count);
         if (watch) _timer = new Timer(_ => ReloadIfChanged(), null, CheckInterval, CheckInterval);
     }
 
-    public int Count => _entries.Count;
+    /// <inheritdoc />
+    public event Action<CredentialChangeSet>? Changed;
 
-    public TokenCheck Check(string agentId, string token)
+    public int Count => Volatile.Read(ref _snapshot).Entries.Count;
+
+    /// <summary>The store's version: 1 at start, one more at each reload that changed anything.</summary>
+    public long Generation => Volatile.Read(ref _snapshot).Generation;
+
+    public TokenCheck Check(string agentId, string token) => Check(agentId, token, out _);
+
+    /// <summary>Checks a credential; <paramref name="generation"/> is the store version that answered (see <see cref="CredentialChangeSet"/>).</summary>
+    public TokenCheck Check(string agentId, string token, out long generation)
     {
-        if (!_entries.TryGetValue(agentId, out var entry)) return TokenCheck.UnknownAgent;
+        var snapshot = Volatile.Read(ref _snapshot);
+        generation = snapshot.Generation;
+        if (!snapshot.Entries.TryGetValue(agentId, out var entry)) return TokenCheck.UnknownAgent;
         Span<byte> hash = stackalloc byte[32];
         HashToken(token, hash);
         if (!CryptographicOperations.FixedTimeEquals(hash, entry.Hash)) return TokenCheck.WrongToken;
         return entry.Revoked ? TokenCheck.Revoked : TokenCheck.Valid;
     }
 
+    /// <summary>True when the store has a line for this agent (revoked or not).</summary>
+    public bool Knows(string agentId) => Volatile.Read(ref _snapshot).Entries.ContainsKey(agentId);
+
     public bool ReloadIfChanged()
     {
-        var stamp = Stamp(_path);
-        if (stamp == _stamp) return false;
-        try
+        CredentialChangeSet? changed;
+        lock (_reloadLock)
         {
-            var entries = Load(_path);
-            Volatile.Write(ref _entries, entries);
-            _stamp = stamp;
-            LogLoaded(_logger, _path, entries.Count);
-            return true;
+            var stamp = Stamp(_path);
+            if (stamp == _stamp) return false;
+            try
+            {
+                var entries = Load(_path);
+                var old = _snapshot;
+                var changes = Diff(old.Entries, entries);
+                var fresh = new Snapshot(entries, changes.Count > 0 ? old.Generation + 1 : old.Generation);
+                Volatile.Write(ref _snapshot, fresh);
+                _stamp = stamp;
+                LogLoaded(_logger, _path, entries.Count);
+                changed = changes.Count > 0 ? new CredentialChangeSet(fresh.Generation, changes) : null;
+            }
+            catch (Exception e) when (e is IOException or FormatException)
+            {
+                LogReloadFailed(_logger, _path, e.Message);
+                return false;
+            }
         }
-        catch (Exception e) when (e is IOException or FormatException)
+
+        if (changed is not null)
         {
-            LogReloadFailed(_logger, _path, e.Message);
-            return false;
+            LogCredentialsChanged(_logger, _path, changed.Changes.Count, changed.Generation);
+            Changed?.Invoke(changed);
         }
+
+        return true;
+    }
+
+    private static List<CredentialChange> Diff(FrozenDictionary<string, Entry> old, FrozenDictionary<string, Entry> fresh)
+    {
+        var changes = new List<CredentialChange>();
+        foreach (var (agentId, before) in old)
+        {
+            if (before.Revoked) continue; // a revoked token authenticates nobody: nothing live to close
+            if (!fresh.TryGetValue(agentId, out var after)) changes.Add(new CredentialChange(agentId, CredentialChangeKind.Removed));
+            else if (after.Revoked) changes.Add(new CredentialChange(agentId, CredentialChangeKind.Revoked));
+            else if (!CryptographicOperations.FixedTimeEquals(before.Hash, after.Hash)) changes.Add(new CredentialChange(agentId, CredentialChangeKind.Replaced));
+        }
+
+        return changes;
     }
 
     public void Dispose() => _timer?.Dispose();
@@ -170,8 +215,13 @@ internal sealed partial class TokenStore : IDisposable
 
     private sealed record Entry(byte[] Hash, bool Revoked);
 
+    private sealed record Snapshot(FrozenDictionary<string, Entry> Entries, long Generation);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Token store {Path} loaded: {Count} agents")]
     private static partial void LogLoaded(ILogger logger, string path, int count);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Token store {Path}: {Count} agents' tokens revoked, replaced or removed (generation {Generation}); their live sessions are closed")]
+    private static partial void LogCredentialsChanged(ILogger logger, string path, int count, long generation);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Token store {Path} changed but cannot be read; keeping the previous tokens: {Reason}")]
     private static partial void LogReloadFailed(ILogger logger, string path, string reason);

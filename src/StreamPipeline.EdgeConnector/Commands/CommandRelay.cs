@@ -62,18 +62,14 @@ internal sealed partial class CommandRelay : BackgroundService
     public bool IsAlive => _listening && _time.GetElapsedTime(Interlocked.Read(ref _lastLoop)) < TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Called by a session's read loop for every response frame. Returns false when no request waits for that id.
+    /// Called by a session's read loop for every response frame. Returns false when no request waits for that id: the
+    /// read loop counts that as an invalid frame (a strike) and logs it rate-limited per session.
     /// An agent may put an error's <c>status</c> and <c>message</c> on the envelope instead of in the payload: then the
     /// whole envelope is reported, so the dispatcher reads the error either way.
     /// </summary>
     public bool OnAgentResponse(AgentSession session, long requestId, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> frame)
     {
-        if (!_pending.TryTake(session.AgentId, requestId, out var pending) || pending is null)
-        {
-            _metrics.InvalidFrame("unknown_response_id");
-            LogUnknownResponse(_logger, session.AgentId, requestId);
-            return false;
-        }
+        if (!_pending.TryTake(session.AgentId, requestId, out var pending) || pending is null) return false;
 
         var json = HasTopLevelError(frame) ? Encoding.UTF8.GetString(frame) : payload.IsEmpty ? null : Encoding.UTF8.GetString(payload);
         Report(pending.Request, ConnectorResponseKind.Response, json);
@@ -151,7 +147,7 @@ internal sealed partial class CommandRelay : BackgroundService
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(250));
                 var now = _time.GetUtcNow();
-                if (now - lastSweep > TimeSpan.FromSeconds(5)) { _pending.Sweep(now); lastSweep = now; }
+                if (now - lastSweep > TimeSpan.FromSeconds(5)) { _pending.Sweep(); lastSweep = now; }
                 if (record?.Message?.Value is not { } request || request.ConnectorId != _options.ConnectorId) continue;
                 Deliver(request);
             }
@@ -167,6 +163,7 @@ internal sealed partial class CommandRelay : BackgroundService
             }
         }
 
+        _listening = false;
         consumer.Close();
     }
 
@@ -180,11 +177,18 @@ internal sealed partial class CommandRelay : BackgroundService
 
         var now = _time.GetUtcNow();
         var pending = new PendingRequest(request, session.SessionId, now, now + TimeSpan.FromMilliseconds(Math.Max(1000, request.TimeoutMs) * 2));
-        if (!_pending.TryAdd(pending))
+        switch (_pending.TryAdd(pending))
         {
-            // Sent again (a dispatcher took the command over) to the session that has it: the agent may be running it.
-            LogAlreadyPending(_logger, request.CommandId, request.AgentId, request.RequestId);
-            return;
+            case PendingAddResult.AlreadyPending:
+                // Sent again (a dispatcher took the command over) to the session that has it: the agent may be running it.
+                LogAlreadyPending(_logger, request.CommandId, request.AgentId, request.RequestId);
+                return;
+            case PendingAddResult.Full:
+                // Bounded: a connector waiting on MaxEntries answers takes no more; never written, so safe to send again.
+                _metrics.PendingRequestsFull.Add(1);
+                LogPendingFull(_logger, request.CommandId, request.AgentId, _pending.MaxEntries);
+                Report(request, ConnectorResponseKind.AgentNotConnected, null);
+                return;
         }
 
         _ = SendAsync(session, pending);
@@ -230,8 +234,8 @@ internal sealed partial class CommandRelay : BackgroundService
                 return;
             }
 
-            _publisher.PublishToPartition(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes,
-                replaced || response.ResponseJson is null ? null : reason => ReplaceTooLarge(response, partition, context, reason));
+            await _publisher.PublishToPartitionAsync(_options.ConnectorResponsesTopic, partition, response.CommandId, bytes,
+                replaced || response.ResponseJson is null ? null : reason => ReplaceTooLarge(response, partition, context, reason), CancellationToken.None);
         }
         catch (Exception e) when (e is HttpRequestException or SchemaRegistryException or InvalidOperationException)
         {
@@ -285,8 +289,8 @@ internal sealed partial class CommandRelay : BackgroundService
     [LoggerMessage(EventId = 1608, Level = LogLevel.Error, Message = "The command relay failed on a record ({Reason}); it goes on with the next one")]
     private static partial void LogRelayError(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Agent {AgentId} answered request id {RequestId}, which this connector is not waiting for (unknown or long expired); dropped")]
-    private static partial void LogUnknownResponse(ILogger logger, string agentId, long requestId);
+    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Command {CommandId} for agent {AgentId} not sent: {Max} requests already wait for answers on this connector")]
+    private static partial void LogPendingFull(ILogger logger, string commandId, string agentId, int max);
 
     [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "Unreadable record on {Position}: {Reason}; skipped")]
     private static partial void LogBadRequestRecord(ILogger logger, string position, string reason);

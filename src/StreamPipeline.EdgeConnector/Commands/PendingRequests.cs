@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using StreamPipeline.Kafka.Contracts;
 
 namespace StreamPipeline.EdgeConnector.Commands;
@@ -30,68 +29,139 @@ internal sealed class PendingRequest(ConnectorRequest request, string sessionId,
     public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
 }
 
-/// <summary>
-/// Requests this connector sent and is waiting on, by (agent, request id). An entry is kept for twice the request's
-/// timeout, so an answer that comes after the dispatcher gave up is still forwarded (and recorded there as late) rather
-/// than lost; after that an answer is unknown: counted and dropped. The same request sent again to the same session (a
-/// dispatcher took the command over) is not written twice: the agent may be running it.
-/// </summary>
-internal sealed class PendingRequests
+/// <summary>What <see cref="PendingRequests.TryAdd"/> did with a request.</summary>
+internal enum PendingAddResult
 {
-    public const int MaxEntries = 200_000;
-    private readonly ConcurrentDictionary<(string AgentId, long RequestId), PendingRequest> _pending = new();
+    /// <summary>Recorded (or it replaced the entry of an older session of the agent): write it.</summary>
+    Added,
 
-    public int Count => _pending.Count;
+    /// <summary>The same request is already pending on this very session (a dispatcher took the command over): do not
+    /// write it twice, the agent may be running it; its answer is reported when it comes.</summary>
+    AlreadyPending,
 
-    /// <summary>
-    /// Records a request for a session; false when the same request is already pending on that session (already
-    /// written, or about to be), so it must not be written again: its answer will be reported when it comes.
-    /// </summary>
-    public bool TryAdd(PendingRequest pending)
+    /// <summary>The map is at its bound: refuse the request (reported as not deliverable) rather than grow.</summary>
+    Full,
+}
+
+/// <summary>
+/// Requests this connector sent and is waiting on, by (agent, request id), and indexed by session so a session's end
+/// touches only its own entries (the whole map used to be scanned at every session end). An entry is kept for twice
+/// the request's timeout, so an answer that comes after the dispatcher gave up is still forwarded (and recorded there
+/// as late) rather than lost; after that an answer is unknown: counted and dropped. The same request sent again to the
+/// same session (a dispatcher took the command over) is not written twice. Bounded: at most <c>maxEntries</c>
+/// entries; beyond it a new request is refused instead of growing without bound.
+/// One lock: every operation is a few dictionary steps, and none calls out while holding it.
+/// </summary>
+internal sealed class PendingRequests(TimeProvider time, int maxEntries)
+{
+    public const int DefaultMaxEntries = 200_000;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string AgentId, long RequestId), PendingRequest> _pending = [];
+    private readonly Dictionary<string, HashSet<long>> _bySession = new(StringComparer.Ordinal);
+
+    public PendingRequests(TimeProvider time) : this(time, DefaultMaxEntries)
+    {
+    }
+
+    public int MaxEntries => maxEntries;
+
+    public int Count
+    {
+        get { lock (_lock) return _pending.Count; }
+    }
+
+    /// <summary>Records a request for a session; see <see cref="PendingAddResult"/>.</summary>
+    public PendingAddResult TryAdd(PendingRequest pending)
     {
         var key = (pending.Request.AgentId, pending.Request.RequestId);
-        while (true)
+        lock (_lock)
         {
             if (_pending.TryGetValue(key, out var existing))
             {
-                if (existing.SessionId == pending.SessionId) return false;
+                if (existing.SessionId == pending.SessionId) return PendingAddResult.AlreadyPending;
                 // The same request for a newer session: the old one's entry is replaced (that session is closing).
-                if (_pending.TryUpdate(key, pending, existing)) return true;
-                continue;
+                Unindex(existing);
+            }
+            else if (_pending.Count >= maxEntries)
+            {
+                return PendingAddResult.Full;
             }
 
-            if (_pending.Count >= MaxEntries) return true; // not tracked: its answer will be unknown, but it is sent
-            if (_pending.TryAdd(key, pending)) return true;
+            _pending[key] = pending;
+            if (!_bySession.TryGetValue(pending.SessionId, out var ids)) _bySession[pending.SessionId] = ids = [];
+            ids.Add(pending.Request.RequestId);
+            return PendingAddResult.Added;
         }
     }
 
-    public bool TryTake(string agentId, long requestId, out PendingRequest? pending) => _pending.TryRemove((agentId, requestId), out pending);
+    public bool TryTake(string agentId, long requestId, out PendingRequest? pending)
+    {
+        lock (_lock)
+        {
+            if (!_pending.Remove((agentId, requestId), out pending)) return false;
+            Unindex(pending);
+            return true;
+        }
+    }
 
     /// <summary>Removes this very entry (not a newer one for the same request).</summary>
-    public bool TryRemove(PendingRequest pending) =>
-        _pending.TryRemove(new KeyValuePair<(string, long), PendingRequest>((pending.Request.AgentId, pending.Request.RequestId), pending));
+    public bool TryRemove(PendingRequest pending)
+    {
+        var key = (pending.Request.AgentId, pending.Request.RequestId);
+        lock (_lock)
+        {
+            if (!_pending.TryGetValue(key, out var current) || !ReferenceEquals(current, pending)) return false;
+            _pending.Remove(key);
+            Unindex(pending);
+            return true;
+        }
+    }
 
     /// <summary>Removes and returns the requests of one session (it ended, or is closing, before the agent answered).</summary>
     public List<PendingRequest> TakeSession(string agentId, string sessionId)
     {
         var taken = new List<PendingRequest>();
-        foreach (var (key, value) in _pending)
+        lock (_lock)
         {
-            if (key.AgentId == agentId && value.SessionId == sessionId && _pending.TryRemove(new KeyValuePair<(string, long), PendingRequest>(key, value))) taken.Add(value);
+            if (!_bySession.Remove(sessionId, out var ids)) return taken;
+            foreach (var id in ids)
+            {
+                if (_pending.TryGetValue((agentId, id), out var p) && p.SessionId == sessionId)
+                {
+                    _pending.Remove((agentId, id));
+                    taken.Add(p);
+                }
+            }
         }
 
         return taken;
     }
 
     /// <summary>Forgets entries past their time; returns how many.</summary>
-    public int Sweep(DateTimeOffset now)
+    public int Sweep()
     {
-        var removed = 0;
-        foreach (var (key, value) in _pending)
+        var now = time.GetUtcNow();
+        lock (_lock)
         {
-            if (value.ForgetAt <= now && _pending.TryRemove(new KeyValuePair<(string, long), PendingRequest>(key, value))) removed++;
-        }
+            List<(string, long)>? expired = null;
+            foreach (var (key, value) in _pending)
+            {
+                if (value.ForgetAt <= now) (expired ??= []).Add(key);
+            }
 
-        return removed;
+            if (expired is null) return 0;
+            foreach (var key in expired)
+            {
+                if (_pending.Remove(key, out var p)) Unindex(p);
+            }
+
+            return expired.Count;
+        }
+    }
+
+    private void Unindex(PendingRequest pending)
+    {
+        if (_bySession.TryGetValue(pending.SessionId, out var ids) && ids.Remove(pending.Request.RequestId) && ids.Count == 0)
+            _bySession.Remove(pending.SessionId);
     }
 }

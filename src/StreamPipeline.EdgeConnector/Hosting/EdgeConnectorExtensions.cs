@@ -1,9 +1,11 @@
 using System.Net;
 using Confluent.SchemaRegistry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -39,13 +41,20 @@ public static class EdgeConnectorExtensions
             return new CertificateProvider(o.CertificatePath, o.CertificateKeyPath, sp.GetRequiredService<ILogger<CertificateProvider>>());
         });
         services.AddSingleton(sp => new TokenStore(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.TokenStorePath, sp.GetRequiredService<ILogger<TokenStore>>()));
-        services.AddSingleton(sp => new AuthThrottle(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.AuthFailuresPerMinutePerAddress, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ICredentialChangeFeed>(sp => sp.GetRequiredService<TokenStore>());
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            return new AuthThrottle(o.AuthFailuresPerMinutePerAddress, o.AuthThrottleMaxEntries, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<SessionRegistry>();
         services.AddSingleton<AdmissionControl>();
         services.AddSingleton<KafkaPublisher>();
         services.AddSingleton<AgentConnectionHandler>();
+        services.AddSingleton<AgentEndpoint>();
+        services.AddHostedService<CredentialEnforcer>();
         services.AddSingleton<ISchemaRegistryClient>(sp => new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = sp.GetRequiredService<IOptions<KafkaOptions>>().Value.SchemaRegistryUrl }));
-        services.AddSingleton<PendingRequests>();
+        services.AddSingleton(sp => new PendingRequests(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.MaxPendingRequests));
         services.AddSingleton<CommandRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandRelay>());
         services.AddSingleton<PresenceWatch>();
@@ -53,99 +62,69 @@ public static class EdgeConnectorExtensions
         services.AddHostedService<SchemaRegistration>();
         services.AddSingleton<DrainCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainCoordinator>());
-        services.AddHealthChecks().AddCheck<ConnectorReadiness>("edge-connector", HealthStatus.Unhealthy, [ServiceDefaultsExtensions.ReadyTag]);
+        services.AddReadinessCheck<ConnectorReadiness>("edge-connector");
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            var o = kestrel.ApplicationServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            // This runs inside builder.Build(), before the host validates options at start. With invalid options it
+            // configures nothing: the start-up validation then reports every bad setting (ServiceRunner: exit 1) before
+            // anything listens, instead of this callback dying with an unhandled exception.
+            EdgeConnectorOptions o;
+            try
+            {
+                o = kestrel.ApplicationServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
+            }
+            catch (OptionsValidationException)
+            {
+                return;
+            }
+
             var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateProvider>();
             var address = IPAddress.Parse(o.ListenAddress);
+            OpenSslPolicy.EnsureLoaded(); // before the listener creates any OpenSSL context
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = o.MaxConnections + 1_000;
             kestrel.Limits.MaxConcurrentUpgradedConnections = o.MaxConnections;
             kestrel.Listen(address, o.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
-                listen.UseHttps(https =>
+                // One cached certificate context and the policy in OpenSSL's configuration: one shared OpenSSL
+                // context for every connection (docs/decisions.md, "How the TLS policy is applied").
+                listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    https.SslProtocols = TlsPolicy.Protocols;
-                    https.ServerCertificateSelector = (_, _) => certificates.Current;
-                    https.OnAuthenticate = (_, ssl) => TlsPolicy.Apply(ssl);
-                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
+                    OnConnection = _ => ValueTask.FromResult(TlsPolicy.ServerOptions(certificates.CurrentContext)),
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
                 });
             });
-            kestrel.Listen(address, o.OpsPort);
+            // The ops endpoints are served on this listener alone (see MapEdgeConnector): its connections are marked here.
+            kestrel.Listen(IPAddress.Parse(o.OpsListenAddress), o.OpsPort, listen => listen.Use(next => connection =>
+            {
+                connection.Items[OpsListenerKey] = OpsListenerKey;
+                return next(connection);
+            }));
         });
         return builder;
     }
 
-    /// <summary>Maps the agent WebSocket endpoint and the operations endpoints.</summary>
+    private const string OpsListenerKey = "streampipeline.ops-listener";
+
+    /// <summary>Maps the agent WebSocket endpoint (agent listener) and the operations endpoints (ops listener only).</summary>
     public static WebApplication MapEdgeConnector(this WebApplication app)
     {
-        var o = app.Services.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
         app.UseWebSockets();
-        app.MapDefaultEndpoints();
-        app.Map(o.Path, AcceptAgentAsync);
+        app.MapDefaultEndpoints(servedOn: IsOpsListener);
+        // Nothing is resolved here: the options and the endpoint (which builds the Kafka producer) are read on the first
+        // request, after the host started. Invalid options must surface when the host starts (ServiceRunner: exit 1
+        // naming every bad setting), not as an unhandled exception thrown while the pipeline is being built.
+        app.MapWhen(IsAgentPath, agent => agent.Run(static context => context.RequestServices.GetRequiredService<AgentEndpoint>().AcceptAsync(context)));
         return app;
     }
 
-    private static async Task AcceptAgentAsync(HttpContext context)
-    {
-        var sp = context.RequestServices;
-        var o = sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
-        var metrics = sp.GetRequiredService<ConnectorMetrics>();
-        if (!context.Request.IsHttps || !context.WebSockets.IsWebSocketRequest)
-        {
-            metrics.ConnectionRejected("not_wss");
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync($"Agents connect with a WebSocket over TLS: wss://<host>:{o.Port}{o.Path}\n");
-            return;
-        }
+    private static bool IsAgentPath(HttpContext context) =>
+        context.Request.Path.Equals(context.RequestServices.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.Path);
 
-        if (!sp.GetRequiredService<KafkaPublisher>().IsReady || !sp.GetRequiredService<CommandRelay>().IsListening || !sp.GetRequiredService<PresenceWatch>().IsWatching)
-        {
-            // An agent admitted before the relay reads its partition from a fixed position could miss its first commands.
-            await RefuseAsync(context, metrics, "not_ready", "connector not ready (registering schemas, or Kafka not reachable yet)");
-            return;
-        }
-
-        var admission = sp.GetRequiredService<AdmissionControl>();
-        if (admission.TryAdmit() is { } reason)
-        {
-            await RefuseAsync(context, metrics, reason, reason switch
-            {
-                "draining" => "connector draining; connect to another one",
-                "max_connections" => "connector full (EdgeConnector:MaxConnections)",
-                _ => "too many new connections per second (EdgeConnector:AdmissionsPerSecond)",
-            });
-            return;
-        }
-
-        try
-        {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                KeepAliveInterval = o.KeepAliveInterval,
-                KeepAliveTimeout = o.KeepAliveTimeout,
-            });
-            metrics.ConnectionsAccepted.Add(1);
-            var remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
-            await sp.GetRequiredService<AgentConnectionHandler>().HandleAsync(socket, remote, sp.GetRequiredService<DrainCoordinator>().HardStop);
-        }
-        finally
-        {
-            admission.Release();
-        }
-    }
-
-    private static async Task RefuseAsync(HttpContext context, ConnectorMetrics metrics, string reason, string message)
-    {
-        metrics.ConnectionRejected(reason);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        // Spread the retries of a storm over a few seconds.
-        context.Response.Headers.RetryAfter = Random.Shared.Next(1, 6).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await context.Response.WriteAsync(message + "\n");
-    }
+    private static bool IsOpsListener(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(OpsListenerKey) == true;
 }
 
 /// <summary>Ready when schemas are registered, the command relay and the presence watch are running, and the connector is not draining.</summary>

@@ -11,9 +11,11 @@ using StreamPipeline.Protocol;
 namespace StreamPipeline.EdgeConnector.Publishing;
 
 /// <summary>
-/// The connector's one Kafka producer (idempotent, acks=all). Metrics records count against a bound of
-/// records in flight; at the bound <see cref="PublishMetricsAsync"/> waits, so the socket that sent the frame is
-/// not read again until Kafka catches up: TCP backpressure instead of unbounded memory. Accepted records are
+/// The connector's one Kafka producer (idempotent, acks=all). Records of every kind (metrics, presence, dead
+/// letters, command reports) count against one bound of records in flight; at the bound every publish waits, so the
+/// socket that sent the frame is not read again until Kafka catches up: TCP backpressure instead of unbounded memory.
+/// The producer's own queue is sized above that bound, so it is never full and no accepted record is refused for
+/// lack of queue space (it used to be: presence, dead letters and reports bypassed the bound). Accepted records are
 /// never timed out by the client (message.timeout.ms = 0): they wait out a Kafka outage.
 /// </summary>
 internal sealed partial class KafkaPublisher : IDisposable
@@ -31,16 +33,20 @@ internal sealed partial class KafkaPublisher : IDisposable
     private long _produced;
     private long _acknowledged;
 
-    public KafkaPublisher(IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, ConnectorMetrics metrics, ILogger<KafkaPublisher> logger)
+    private readonly TimeProvider _time;
+
+    public KafkaPublisher(IOptions<KafkaOptions> kafka, IOptions<EdgeConnectorOptions> options, ConnectorMetrics metrics, TimeProvider time, ILogger<KafkaPublisher> logger)
     {
         _options = options.Value;
+        _time = time;
         _metrics = metrics;
         _logger = logger;
         _maxInFlight = _options.MaxInFlightRecords;
         _inFlight = new SemaphoreSlim(_maxInFlight, _maxInFlight);
         var config = kafka.Value.ProducerConfig("edge-" + _options.ConnectorId);
         config.MessageTimeoutMs = 0;
-        config.QueueBufferingMaxMessages = _maxInFlight + 20_000;
+        // Every record holds an in-flight slot before it is produced, so the queue never holds more than the bound.
+        config.QueueBufferingMaxMessages = _maxInFlight + 1_000;
         config.QueueBufferingMaxKbytes = 1024 * 1024;
         // An agent's answer (up to a whole frame) goes to connector-responses in one record: size the producer for it.
         if (!kafka.Value.Client.ContainsKey("message.max.bytes")) config.MessageMaxBytes = Math.Max(Kafka.Topics.PipelineTopics.AnswerRecordBytes, _options.MaxFrameBytes + 64 * 1024);
@@ -58,7 +64,7 @@ internal sealed partial class KafkaPublisher : IDisposable
     /// <summary>True once schema ids are known and records can be encoded.</summary>
     public bool IsReady => _metricsWriter is not null;
 
-    /// <summary>Records produced and not yet acknowledged.</summary>
+    /// <summary>Records of every kind produced and not yet acknowledged.</summary>
     public int InFlight => _maxInFlight - _inFlight.CurrentCount;
 
     public long Failed => Interlocked.Read(ref _failed);
@@ -80,12 +86,7 @@ internal sealed partial class KafkaPublisher : IDisposable
     public async ValueTask PublishMetricsAsync(MetricsSample sample, ArrayBufferWriter<byte> scratch, long receivedTimestamp, CancellationToken ct)
     {
         var writer = _metricsWriter ?? throw new InvalidOperationException("Schemas are not registered yet.");
-        if (!_inFlight.Wait(0, CancellationToken.None))
-        {
-            var start = Stopwatch.GetTimestamp();
-            await _inFlight.WaitAsync(ct);
-            _metrics.BackpressureWait.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
+        if (!_inFlight.Wait(0, CancellationToken.None)) await WaitForSlotAsync(ct);
 
         scratch.ResetWrittenCount();
         writer.Write(sample, scratch);
@@ -108,16 +109,20 @@ internal sealed partial class KafkaPublisher : IDisposable
         }
     }
 
-    public void PublishPresence(AgentPresence presence)
+    /// <summary>Produces a presence event, waiting (like metrics) while too many records are in flight.</summary>
+    public ValueTask PublishPresenceAsync(AgentPresence presence, CancellationToken ct)
     {
         var writer = _presenceWriter ?? throw new InvalidOperationException("Schemas are not registered yet.");
         var buffer = new ArrayBufferWriter<byte>(256);
         writer.Write(presence, buffer);
-        ProduceOther(_options.PresenceTopic, presence.AgentId, buffer.WrittenSpan.ToArray(), null);
+        return ProduceOtherAsync(new TopicPartition(_options.PresenceTopic, Partition.Any), presence.AgentId, buffer.WrittenSpan.ToArray(), null, ct);
     }
 
-    /// <summary>A refused frame, raw, with what was wrong in headers.</summary>
-    public void PublishDeadLetter(string agentId, ReadOnlySpan<byte> frame, string reason, string message, string sessionId)
+    /// <summary>
+    /// A refused frame, raw, with what was wrong in headers. A frame that may carry a credential is recorded without its
+    /// body (header <c>redacted</c>): the topic is read by people debugging agents, not by the token store.
+    /// </summary>
+    public ValueTask PublishDeadLetterAsync(string agentId, ReadOnlyMemory<byte> frame, string reason, string message, string sessionId, bool redact, CancellationToken ct)
     {
         var headers = new Headers
         {
@@ -126,17 +131,20 @@ internal sealed partial class KafkaPublisher : IDisposable
             { "agent_id", Encoding.UTF8.GetBytes(agentId) },
             { "connector_id", Encoding.UTF8.GetBytes(_options.ConnectorId) },
             { "session_id", Encoding.UTF8.GetBytes(sessionId) },
-            { "received_time_ms", Encoding.UTF8.GetBytes(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { "received_time_ms", Encoding.UTF8.GetBytes(_time.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
         };
-        ProduceOther(_options.DeadLetterTopic, agentId, frame.ToArray(), headers);
+        if (redact) headers.Add(DeadLetterHeaders.Redacted, Encoding.UTF8.GetBytes("the frame may carry a credential; its body is not kept"));
+        return ProduceOtherAsync(new TopicPartition(_options.DeadLetterTopic, Partition.Any), agentId, redact ? [] : frame.ToArray(), headers, ct);
     }
 
     /// <summary>
-    /// Produces an already serialized record to one partition (command reports to the dispatcher that owns the command);
-    /// <paramref name="failed"/> hears why when Kafka refuses it, at once or in the delivery report.
+    /// Produces an already serialized record to one partition (command reports to the dispatcher that owns the command),
+    /// under the same in-flight bound as every other record; <paramref name="failed"/> hears why when Kafka refuses it,
+    /// at once or in the delivery report.
     /// </summary>
-    public void PublishToPartition(string topic, int partition, string key, byte[] value, Action<string>? failed = null)
+    public async ValueTask PublishToPartitionAsync(string topic, int partition, string key, byte[] value, Action<string>? failed, CancellationToken ct)
     {
+        if (!_inFlight.Wait(0, CancellationToken.None)) await WaitForSlotAsync(ct);
         try
         {
             _producer.Produce(new TopicPartition(topic, partition), new Message<string, byte[]> { Key = key, Value = value }, failed is null ? _onOtherDelivered : report =>
@@ -147,6 +155,7 @@ internal sealed partial class KafkaPublisher : IDisposable
         }
         catch (ProduceException<string, byte[]> e)
         {
+            _inFlight.Release();
             Failure(topic, key, e.Error.Reason);
             failed?.Invoke(e.Error.Reason);
         }
@@ -155,16 +164,25 @@ internal sealed partial class KafkaPublisher : IDisposable
     /// <summary>Waits until every record is acknowledged or the time is up; returns how many are still unacknowledged.</summary>
     public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
 
-    private void ProduceOther(string topic, string key, byte[] value, Headers? headers)
+    private async ValueTask ProduceOtherAsync(TopicPartition destination, string key, byte[] value, Headers? headers, CancellationToken ct)
     {
+        if (!_inFlight.Wait(0, CancellationToken.None)) await WaitForSlotAsync(ct);
         try
         {
-            _producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value, Headers = headers }, _onOtherDelivered);
+            _producer.Produce(destination, new Message<string, byte[]> { Key = key, Value = value, Headers = headers }, _onOtherDelivered);
         }
         catch (ProduceException<string, byte[]> e)
         {
-            Failure(topic, key, e.Error.Reason);
+            _inFlight.Release();
+            Failure(destination.Topic, key, e.Error.Reason);
         }
+    }
+
+    private async ValueTask WaitForSlotAsync(CancellationToken ct)
+    {
+        var start = _time.GetTimestamp();
+        await _inFlight.WaitAsync(ct);
+        _metrics.BackpressureWait.Record(_time.GetElapsedTime(start).TotalMilliseconds);
     }
 
     private void OnMetricsDelivered(DeliveryReport<string, byte[]> report, long receivedTimestamp)
@@ -183,6 +201,7 @@ internal sealed partial class KafkaPublisher : IDisposable
 
     private void OnOtherDelivered(DeliveryReport<string, byte[]> report)
     {
+        _inFlight.Release();
         if (report.Error.IsError) Failure(report.Topic, report.Message.Key, report.Error.Reason);
     }
 

@@ -33,12 +33,14 @@ internal sealed partial class AgentConnectionHandler(
     public async Task HandleAsync(WebSocket socket, IPAddress remote, CancellationToken stopping)
     {
         metrics.Connections.Add(1);
-        using var reader = new FrameReader(socket, _options.MaxFrameBytes);
+        // Before authentication only a small frame is read: an unauthenticated peer must not make us buffer 1 MiB.
+        using var reader = new FrameReader(socket, _options.MaxUnauthenticatedFrameBytes);
         AgentSession? session = null;
         try
         {
             session = await AuthenticateAsync(socket, reader, remote, stopping);
             if (session is null) return;
+            reader.MaxFrameBytes = _options.MaxFrameBytes;
             await RunSessionAsync(session, reader, stopping);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
@@ -49,7 +51,7 @@ internal sealed partial class AgentConnectionHandler(
         finally
         {
             metrics.Connections.Add(-1);
-            if (session is not null) EndSession(session);
+            if (session is not null) await EndSessionAsync(session);
         }
     }
 
@@ -70,14 +72,15 @@ internal sealed partial class AgentConnectionHandler(
         if (status == FrameStatus.Closed) { metrics.Auth("closed"); return null; }
         if (status == FrameStatus.TooLarge)
         {
-            metrics.Auth("malformed");
-            await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
+            metrics.Auth("too_large");
+            LogAuthFailed(logger, remote, "", $"first frame larger than EdgeConnector:MaxUnauthenticatedFrameBytes ({_options.MaxUnauthenticatedFrameBytes} bytes)");
+            await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"first frame larger than {_options.MaxUnauthenticatedFrameBytes} bytes; send authenticate first");
             return null;
         }
 
         metrics.FramesIn.Add(1);
         var now = time.GetUtcNow();
-        long requestId = 0;
+        long requestId = 0, generation = 0;
         string agentId = "", failure, result;
         if (!EnvelopeParser.TryParse(reader.Frame, out var envelope, out var error))
         {
@@ -94,13 +97,13 @@ internal sealed partial class AgentConnectionHandler(
             {
                 (result, failure) = ("malformed", payloadError);
             }
-            else if (throttle.IsBlocked(remote))
+            else if (throttle.IsBlocked(remote, ThrottleKey(agentId)))
             {
-                (result, failure) = ("throttled", "too many failed authentications from this address; retry in a minute");
+                (result, failure) = ("throttled", "too many failed authentications for this agent from this address; retry in a minute");
             }
             else
             {
-                (result, failure) = tokens.Check(agentId, token) switch
+                (result, failure) = tokens.Check(agentId, token, out generation) switch
                 {
                     TokenCheck.Valid => ("ok", ""),
                     TokenCheck.Revoked => ("revoked", "token revoked for this agent"),
@@ -114,8 +117,9 @@ internal sealed partial class AgentConnectionHandler(
         var reply = new ArrayBufferWriter<byte>(256);
         if (result != "ok")
         {
-            if (result is not "throttled") throttle.RecordFailure(remote);
-            LogAuthFailed(logger, remote, agentId, failure);
+            if (result is not "throttled") throttle.RecordFailure(remote, ThrottleKey(agentId));
+            // The agent id and the parse error come from an unauthenticated peer: escaped, so they cannot forge log lines.
+            LogAuthFailed(logger, remote, LogText.Escape(agentId), LogText.Escape(failure));
             EnvelopeWriter.WriteAuthenticateError(reply, requestId, failure, now.ToUnixTimeMilliseconds());
             await socket.SendAsync(reply.WrittenMemory, WebSocketMessageType.Text, true, stopping);
             metrics.FramesOut.Add(1);
@@ -126,32 +130,43 @@ internal sealed partial class AgentConnectionHandler(
         // Epochs order one agent's sessions: strictly increasing on this connector even within one millisecond.
         var epoch = now.ToUnixTimeMilliseconds();
         if (sessions.TryGet(agentId, out var current) && current is not null && current.Epoch >= epoch) epoch = current.Epoch + 1;
-        var session = new AgentSession(agentId, socket, remote, epoch, now);
+        var session = new AgentSession(agentId, socket, remote, epoch, now, generation);
         EnvelopeWriter.WriteAuthenticateOk(reply, requestId, now.ToUnixTimeMilliseconds());
         await session.SendAsync(reply.WrittenMemory, stopping);
         metrics.FramesOut.Add(1);
 
+        // Escaped once: an id from the store could still hold control characters (the store splits on whitespace only).
+        var safeId = LogText.Escape(agentId);
         var replaced = sessions.Register(session);
         metrics.Sessions.Add(1);
         if (replaced is not null)
         {
             metrics.SessionsReplaced.Add(1);
-            LogSessionReplaced(logger, agentId, replaced.SessionId, session.SessionId);
+            LogSessionReplaced(logger, safeId, replaced.SessionId, session.SessionId);
             replaced.RequestClose(WebSocketCloseStatus.NormalClosure, "replaced by a newer session of the same agent");
             // Its unanswered requests are reported now, not when its close handshake ends (answers during it are not read).
             relay.OnSessionEnded(replaced);
         }
 
-        publisher.PublishPresence(Presence(session, PresenceStatus.Connected, "authenticated"));
-        LogConnected(logger, agentId, session.SessionId, remote);
+        // Under the same in-flight bound as metrics: during a Kafka outage this waits, and nothing is dropped.
+        await publisher.PublishPresenceAsync(Presence(session, PresenceStatus.Connected, "authenticated"), CancellationToken.None);
+        LogConnected(logger, safeId, session.SessionId, remote);
         return session;
     }
+
+    /// <summary>
+    /// Failures are throttled per (address, agent id) for agents the store knows, so a broken or revoked agent behind a
+    /// NAT does not lock out its neighbours; unknown or missing agent ids share one key per address, so inventing ids
+    /// does not escape the throttle.
+    /// </summary>
+    private string ThrottleKey(string agentId) => agentId.Length > 0 && tokens.Knows(agentId) ? agentId : "";
 
     private async Task RunSessionAsync(AgentSession session, FrameReader reader, CancellationToken stopping)
     {
         var ct = stopping;
-        var rate = new TokenBucket(_options.AgentMessagesPerSecond, _options.AgentMessagesPerSecond * 4, Stopwatch.GetTimestamp());
+        var rate = new TokenBucket(_options.AgentMessagesPerSecond, _options.AgentMessagesPerSecond * 4, time);
         var strikes = new StrikeCounter(_options.MaxInvalidFramesPerMinute, time);
+        var logs = new LogBudget(_options.FrameLogsPerSessionPerMinute, time);
 
         while (!ct.IsCancellationRequested)
         {
@@ -168,7 +183,7 @@ internal sealed partial class AgentConnectionHandler(
             metrics.FramesIn.Add(1);
             if (status == FrameStatus.TooLarge)
             {
-                Invalid(session, "too_large", $"frame larger than EdgeConnector:MaxFrameBytes ({_options.MaxFrameBytes} bytes)", ReadOnlySpan<byte>.Empty);
+                await InvalidAsync(session, logs, "too_large", $"frame larger than EdgeConnector:MaxFrameBytes ({_options.MaxFrameBytes} bytes)", ReadOnlyMemory<byte>.Empty, ct);
                 session.RequestClose(WebSocketCloseStatus.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
                 break;
             }
@@ -184,13 +199,14 @@ internal sealed partial class AgentConnectionHandler(
                 // One pass: the envelope, and a metrics payload straight into the reused sample.
                 if (!work.Parser.TryParseFrame(reader.Frame, sample, out var envelope, out var isMetrics, out var error))
                 {
-                    Invalid(session, Reason(error), error.Message, reader.Frame);
+                    await InvalidAsync(session, logs, Reason(error), error.Message, reader.FrameMemory, ct);
                     if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
                     continue;
                 }
 
-                // Answers to our own requests are never rate limited: the backend decides how many it asks for.
-                if (envelope.Type != EnvelopeType.Response && !rate.TryTake(Stopwatch.GetTimestamp(), Stopwatch.Frequency))
+                // Answers to our own requests are never rate limited: the backend decides how many it asks for (and an
+                // answer to nothing we asked is a strike below).
+                if (envelope.Type != EnvelopeType.Response && !rate.TryTake(time))
                 {
                     metrics.InvalidFrame("rate_limited");
                     if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many messages: at most " + _options.AgentMessagesPerSecond + "/s"); break; }
@@ -208,14 +224,28 @@ internal sealed partial class AgentConnectionHandler(
                     continue;
                 }
 
+                string reason, message;
+                var keep = reader.FrameMemory;
                 if (envelope.Type == EnvelopeType.Response)
                 {
-                    relay.OnAgentResponse(session, envelope.Id ?? 0, envelope.Payload, reader.Frame);
-                    continue;
+                    var id = envelope.Id ?? 0;
+                    if (relay.OnAgentResponse(session, id, envelope.Payload, reader.Frame)) continue;
+                    // Regression (issue 9): answers to ids we never sent were dropped without a strike, one warning each.
+                    (reason, message) = ("unknown_response_id", $"response to request id {id}, which this connector did not send or no longer waits for");
+                }
+                else if (envelope.Type == EnvelopeType.Request && envelope.ActionIs(AuthenticateAction))
+                {
+                    // Regression (issue 9): a second authenticate was dead-lettered raw, token included.
+                    (reason, message) = ("repeated_authenticate", "already authenticated: authenticate is accepted only as the first frame");
+                    keep = ReadOnlyMemory<byte>.Empty;
+                }
+                else
+                {
+                    var what = envelope.HasAction ? envelope.GetAction() : "(none)";
+                    (reason, message) = ("unknown_action", $"unexpected {envelope.Type.ToString().ToLowerInvariant()} with action '{what}': agents send 'metrics' events and responses");
                 }
 
-                var what = envelope.HasAction ? envelope.GetAction() : "(none)";
-                Invalid(session, "unknown_action", $"unexpected {envelope.Type.ToString().ToLowerInvariant()} with action '{what}': agents send 'metrics' events and responses", reader.Frame);
+                await InvalidAsync(session, logs, reason, message, keep, ct);
                 if (strikes.Strike()) { session.RequestClose(WebSocketCloseStatus.PolicyViolation, "too many invalid frames"); break; }
             }
             finally
@@ -241,20 +271,30 @@ internal sealed partial class AgentConnectionHandler(
         }
     }
 
-    private void Invalid(AgentSession session, string reason, string message, ReadOnlySpan<byte> frame)
+    /// <summary>Counts a refused frame, logs it within the session's log budget, and dead-letters it (a credential never).</summary>
+    private async ValueTask InvalidAsync(AgentSession session, LogBudget logs, string reason, string message, ReadOnlyMemory<byte> frame, CancellationToken ct)
     {
         metrics.InvalidFrame(reason);
-        LogInvalidFrame(logger, session.AgentId, reason, message);
-        if (!frame.IsEmpty) publisher.PublishDeadLetter(session.AgentId, frame, reason, message, session.SessionId);
+        if (logs.TryTake(out var suppressed)) LogInvalidFrame(logger, LogText.Escape(session.AgentId), reason, LogText.Escape(message), suppressed);
+        else metrics.FrameLogsSuppressed.Add(1);
+        if (frame.IsEmpty && reason is not "repeated_authenticate") return;
+        var redact = frame.IsEmpty || MayCarryCredential(frame.Span);
+        await publisher.PublishDeadLetterAsync(session.AgentId, frame, reason, message, session.SessionId, redact, ct);
     }
 
-    private void EndSession(AgentSession session)
+    /// <summary>A frame that mentions authenticate or a token is not kept raw: it may be an agent retrying its login.</summary>
+    internal static bool MayCarryCredential(ReadOnlySpan<byte> frame) =>
+        frame.IndexOf("authenticate"u8) >= 0 || frame.IndexOf("token"u8) >= 0;
+
+    private async Task EndSessionAsync(AgentSession session)
     {
         if (sessions.Remove(session) || session.CloseReason is not null) metrics.Sessions.Add(-1);
         relay.OnSessionEnded(session);
         var reason = session.CloseReason ?? "connection ended";
-        publisher.PublishPresence(Presence(session, PresenceStatus.Disconnected, reason));
-        LogDisconnected(logger, session.AgentId, session.SessionId, reason);
+        await publisher.PublishPresenceAsync(Presence(session, PresenceStatus.Disconnected, reason), CancellationToken.None);
+        var safeId = LogText.Escape(session.AgentId);
+        var safeReason = LogText.Escape(reason);
+        LogDisconnected(logger, safeId, session.SessionId, safeReason);
     }
 
     private AgentPresence Presence(AgentSession session, PresenceStatus status, string reason) =>
@@ -270,6 +310,7 @@ internal sealed partial class AgentConnectionHandler(
         ProtocolErrorReason.TooManyItems => "too_many_items",
         ProtocolErrorReason.StringTooLong => "string_too_long",
         ProtocolErrorReason.UnknownAction => "unknown_action",
+        ProtocolErrorReason.DuplicateField => "duplicate_field",
         _ => "invalid_value",
     };
 
@@ -302,8 +343,8 @@ internal sealed partial class AgentConnectionHandler(
     [LoggerMessage(EventId = 1304, Level = LogLevel.Information, Message = "Agent {AgentId}: session {OldSession} replaced by {NewSession}")]
     private static partial void LogSessionReplaced(ILogger logger, string agentId, string oldSession, string newSession);
 
-    [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Invalid frame from agent {AgentId} ({Reason}): {Message}")]
-    private static partial void LogInvalidFrame(ILogger logger, string agentId, string reason, string message);
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Invalid frame from agent {AgentId} ({Reason}): {Message} ({Suppressed} more from this session not logged since the last line)")]
+    private static partial void LogInvalidFrame(ILogger logger, string agentId, string reason, string message, int suppressed);
 }
 
 /// <summary>What one frame needs to be parsed and encoded; pooled so idle sessions hold none.</summary>

@@ -4,7 +4,7 @@ using System.Net.WebSockets;
 namespace StreamPipeline.EdgeConnector.Sessions;
 
 /// <summary>One authenticated agent connection. Identity comes from authentication, never from a payload.</summary>
-internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress remoteAddress, long epoch, DateTimeOffset connectedAt)
+internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress remoteAddress, long epoch, DateTimeOffset connectedAt, long credentialGeneration = 0)
 {
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -40,6 +40,9 @@ internal sealed class AgentSession(string agentId, WebSocket socket, IPAddress r
         EventTimeMs = eventTime.ToUnixTimeMilliseconds(),
         ConnectedTimeMs = ConnectedAt.ToUnixTimeMilliseconds(),
     };
+
+    /// <summary>The token store generation that accepted this session's credential (see <see cref="Authentication.CredentialChangeSet"/>).</summary>
+    public long CredentialGeneration { get; } = credentialGeneration;
 
     /// <summary>Cancelled when the connector decides to close this session (replaced, draining).</summary>
     public CancellationToken Closing => _closing.Token;

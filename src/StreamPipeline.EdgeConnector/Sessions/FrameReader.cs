@@ -14,11 +14,19 @@ internal enum FrameStatus { Frame, TooLarge, Closed }
 internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDisposable
 {
     private const int InitialSize = 4096;
+    private int _maxFrameBytes = maxFrameBytes;
     private byte[] _buffer = [];
     private int _length;
 
     public ReadOnlySpan<byte> Frame => _buffer.AsSpan(0, _length);
     public ReadOnlyMemory<byte> FrameMemory => _buffer.AsMemory(0, _length);
+
+    /// <summary>Largest frame the next reads accept: small before authentication, the full limit after.</summary>
+    public int MaxFrameBytes
+    {
+        get => _maxFrameBytes;
+        set => _maxFrameBytes = value;
+    }
 
     public async ValueTask<FrameStatus> ReadAsync(CancellationToken ct)
     {
@@ -26,7 +34,8 @@ internal sealed class FrameReader(WebSocket socket, int maxFrameBytes) : IDispos
         var probe = await socket.ReceiveAsync(Memory<byte>.Empty, ct);
         if (probe.MessageType == WebSocketMessageType.Close) return FrameStatus.Closed;
         if (probe.EndOfMessage) return FrameStatus.Frame; // an empty message
-        _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
+        var maxFrameBytes = _maxFrameBytes;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialSize, maxFrameBytes));
         while (true)
         {
             if (_length == _buffer.Length)

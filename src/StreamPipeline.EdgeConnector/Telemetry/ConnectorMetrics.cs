@@ -15,6 +15,7 @@ internal sealed class ConnectorMetrics
     private readonly Counter<long> _connectionsRejected;
     private readonly Counter<long> _auth;
     private readonly Counter<long> _invalidFrames;
+    private readonly Counter<long> _sessionsRevoked;
 
     public ConnectorMetrics(IMeterFactory meterFactory)
     {
@@ -30,6 +31,9 @@ internal sealed class ConnectorMetrics
         MetricsPublished = meter.CreateCounter<long>("edge_metrics_published_total", description: "Metrics samples acknowledged by Kafka.");
         PublishFailed = meter.CreateCounter<long>("edge_publish_failed_total", description: "Records Kafka finally refused (each is also logged).");
         SessionsReplaced = meter.CreateCounter<long>("edge_sessions_replaced_total", description: "Sessions closed because the same agent authenticated again.");
+        _sessionsRevoked = meter.CreateCounter<long>("edge_sessions_revoked_total", description: "Live sessions closed because their token was revoked, replaced or removed, by reason.");
+        PendingRequestsFull = meter.CreateCounter<long>("edge_pending_requests_full_total", description: "Commands not sent because the table of requests waiting for answers was full.");
+        FrameLogsSuppressed = meter.CreateCounter<long>("edge_frame_logs_suppressed_total", description: "Per-frame problem log lines not written because the session passed its log budget.");
         ProduceLatency = meter.CreateHistogram("edge_produce_latency", "ms", "Frame received to Kafka acknowledgement.", advice: LatencyBuckets);
         BackpressureWait = meter.CreateHistogram("edge_backpressure_wait", "ms", "Time a socket was not read because Kafka had too many records in flight.", advice: LatencyBuckets);
     }
@@ -42,10 +46,13 @@ internal sealed class ConnectorMetrics
     public Counter<long> MetricsPublished { get; }
     public Counter<long> PublishFailed { get; }
     public Counter<long> SessionsReplaced { get; }
+    public Counter<long> PendingRequestsFull { get; }
+    public Counter<long> FrameLogsSuppressed { get; }
     public Histogram<double> ProduceLatency { get; }
     public Histogram<double> BackpressureWait { get; }
 
     public void ConnectionRejected(string reason) => _connectionsRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
     public void Auth(string result) => _auth.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void SessionRevoked(string reason) => _sessionsRevoked.Add(1, new KeyValuePair<string, object?>("reason", reason));
     public void InvalidFrame(string reason) => _invalidFrames.Add(1, new KeyValuePair<string, object?>("reason", reason));
 }

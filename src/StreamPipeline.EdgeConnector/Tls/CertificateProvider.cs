@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ internal sealed partial class CertificateProvider : IDisposable
     private readonly Timer _timer;
     private (DateTime Cert, DateTime Key) _stamp;
     private X509Certificate2 _current;
+    private SslStreamCertificateContext _context;
 
     public CertificateProvider(string certPath, string keyPath, ILogger<CertificateProvider> logger)
     {
@@ -24,11 +26,19 @@ internal sealed partial class CertificateProvider : IDisposable
         _logger = logger;
         _stamp = Stamp();
         _current = Load(certPath, keyPath);
+        _context = SslStreamCertificateContext.Create(_current, additionalCertificates: null, offline: true);
         LogLoaded(_logger, _certPath, _current.Subject, _current.NotAfter);
         _timer = new Timer(_ => ReloadIfChanged(), null, CheckInterval, CheckInterval);
     }
 
     public X509Certificate2 Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// The certificate with its chain, built once per load: handing SslStream this (rather than a certificate from a
+    /// selector callback, whose chain is rebuilt at every handshake) also lets .NET keep one OpenSSL context for all
+    /// connections, with TLS session resumption.
+    /// </summary>
+    public SslStreamCertificateContext CurrentContext => Volatile.Read(ref _context);
 
     /// <summary>Loads now if the files changed since the last load; returns true when a new certificate is in use.</summary>
     public bool ReloadIfChanged()
@@ -38,6 +48,7 @@ internal sealed partial class CertificateProvider : IDisposable
         try
         {
             var fresh = Load(_certPath, _keyPath);
+            Volatile.Write(ref _context, SslStreamCertificateContext.Create(fresh, additionalCertificates: null, offline: true));
             Volatile.Write(ref _current, fresh);
             _stamp = stamp;
             LogLoaded(_logger, _certPath, fresh.Subject, fresh.NotAfter);

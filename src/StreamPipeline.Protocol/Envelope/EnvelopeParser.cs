@@ -85,10 +85,25 @@ public static class EnvelopeParser
         var hasAction = false;
         ReadOnlySpan<byte> payload = default;
         var payloadKind = JsonTokenType.None;
+        // Envelope fields seen so far: a repeated one is refused (regression: a second "type" re-typed a metrics event
+        // as a response, which was published and yet exempt from the event rate).
+        var seen = EnvelopeFields.None;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("type"u8))
+            var field = FieldOf(ref reader);
+            if (field != EnvelopeFields.None)
+            {
+                if ((seen & field) != 0)
+                {
+                    error = new ProtocolError(ProtocolErrorReason.DuplicateField, $"envelope field '{Name(field)}' appears more than once");
+                    return false;
+                }
+
+                seen |= field;
+            }
+
+            if (field == EnvelopeFields.Type)
             {
                 reader.Read();
                 if (!TryReadType(ref reader, out type, out error))
@@ -96,7 +111,7 @@ public static class EnvelopeParser
                     return false;
                 }
             }
-            else if (reader.ValueTextEquals("id"u8))
+            else if (field == EnvelopeFields.Id)
             {
                 reader.Read();
                 if (!TryReadOptionalInteger(ref reader, "id", "an integer", out id, out error))
@@ -104,7 +119,7 @@ public static class EnvelopeParser
                     return false;
                 }
             }
-            else if (reader.ValueTextEquals("action"u8))
+            else if (field == EnvelopeFields.Action)
             {
                 reader.Read();
                 if (!TryReadAction(ref reader, out action, out hasAction, out error))
@@ -112,7 +127,7 @@ public static class EnvelopeParser
                     return false;
                 }
             }
-            else if (reader.ValueTextEquals("timestamp"u8))
+            else if (field == EnvelopeFields.Timestamp)
             {
                 reader.Read();
                 if (!TryReadOptionalInteger(ref reader, "timestamp", "an integer (Unix ms)", out timestamp, out error))
@@ -120,7 +135,7 @@ public static class EnvelopeParser
                     return false;
                 }
             }
-            else if (reader.ValueTextEquals("payload"u8))
+            else if (field == EnvelopeFields.Payload)
             {
                 reader.Read();
                 payloadKind = reader.TokenType;
@@ -166,6 +181,26 @@ public static class EnvelopeParser
         error = default;
         return true;
     }
+
+    [Flags]
+    private enum EnvelopeFields { None = 0, Type = 1, Id = 2, Action = 4, Timestamp = 8, Payload = 16 }
+
+    private static EnvelopeFields FieldOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("type"u8) ? EnvelopeFields.Type :
+        reader.ValueTextEquals("id"u8) ? EnvelopeFields.Id :
+        reader.ValueTextEquals("action"u8) ? EnvelopeFields.Action :
+        reader.ValueTextEquals("timestamp"u8) ? EnvelopeFields.Timestamp :
+        reader.ValueTextEquals("payload"u8) ? EnvelopeFields.Payload :
+        EnvelopeFields.None;
+
+    private static string Name(EnvelopeFields field) => field switch
+    {
+        EnvelopeFields.Type => "type",
+        EnvelopeFields.Id => "id",
+        EnvelopeFields.Action => "action",
+        EnvelopeFields.Timestamp => "timestamp",
+        _ => "payload",
+    };
 
     private static bool TryReadType(ref Utf8JsonReader reader, out EnvelopeType type, out ProtocolError error)
     {

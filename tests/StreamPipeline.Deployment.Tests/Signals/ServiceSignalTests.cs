@@ -73,6 +73,24 @@ public sealed class ServiceSignalTests(EmbeddedStackFixture stack, ITestOutputHe
         Assert.Contains("Kafka:BootstrapServers is required", process.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Regression (issue 9 merged with issue 11): the connector read its options and built its Kafka producer while
+    /// mapping its endpoints, before the host started, so a bad setting was an unhandled exception instead of exit 1.
+    /// </summary>
+    [Fact]
+    public async Task Connector_InvalidEdgeConnectorSetting_ExitsOneNamingTheSetting()
+    {
+        var settings = stack.CommonSettings();
+        Services.AddOwnSettings("connector", settings, stack.DataPath);
+        settings["EdgeConnector:Path"] = "agent";
+        using var process = ChildProcess.StartService(Services.Project("connector"), settings);
+
+        var (code, _) = await process.WaitForExitAsync(StartTimeout);
+
+        Assert.True(code == ServiceExitCodes.StartFailed, $"exit code {code}, expected {ServiceExitCodes.StartFailed}. Output:\n{process.Tail()}");
+        Assert.Contains("EdgeConnector:Path must start with '/'", process.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>Regression (issue 11): the connector set exit code 3 on an incompatible schema, then <c>return 0</c> hid it.</summary>
     [Fact]
     public async Task Connector_IncompatibleMetricsSchemaRegistered_ExitsThree()

@@ -227,14 +227,6 @@ public sealed class EnvelopeParserTests
     }
 
     [Fact]
-    public void TryParse_DuplicateField_LastOneWins()
-    {
-        Assert.True(EnvelopeParser.TryParse(TestFrames.Utf8("""{"type":"event","id":1,"action":"metrics","id":2}"""), out var envelope, out _));
-
-        Assert.Equal(2, envelope.Id);
-    }
-
-    [Fact]
     public void TryParse_RealisticFrame_AllocatesNothing()
     {
         var frame = TestFrames.Utf8(TestFrames.RealisticMetricsFrame);
@@ -247,5 +239,25 @@ public sealed class EnvelopeParserTests
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"event","action":"metrics","payload":{},"type":"response"}""", "type")]
+    [InlineData("""{"type":"event","id":1,"id":2,"action":"metrics"}""", "id")]
+    [InlineData("""{"type":"event","action":"metrics","action":"other"}""", "action")]
+    [InlineData("""{"type":"event","action":"metrics","timestamp":1,"timestamp":2}""", "timestamp")]
+    [InlineData("""{"type":"response","id":1,"payload":1,"payload":2}""", "payload")]
+    public void TryParse_RepeatedEnvelopeField_DuplicateFieldNamingIt(string json, string field)
+    {
+        Assert.False(EnvelopeParser.TryParse(TestFrames.Utf8(json), out _, out var error));
+
+        Assert.Equal(ProtocolErrorReason.DuplicateField, error.Reason);
+        Assert.Contains($"'{field}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_RepeatedUnknownField_Ignored()
+    {
+        Assert.True(EnvelopeParser.TryParse(TestFrames.Utf8("""{"type":"event","action":"metrics","x":1,"x":2}"""), out _, out var error), error.ToString());
     }
 }

@@ -104,4 +104,16 @@ public sealed class MetricsParserFrameTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void TryParseFrame_MetricsEventRetypedAsResponseAfterPayload_DuplicateFieldNotMetrics()
+    {
+        // Regression (issue 9): the payload was parsed as metrics while "type" was "event", then the second "type"
+        // made the frame a response, exempt from the event rate, and it was still published.
+        var frame = $$"""{"type": "event", "action": "metrics", "payload": {{TestFrames.ProtocolExamplePayload}}, "type": "response"}""";
+
+        Assert.False(_parser.TryParseFrame(TestFrames.Utf8(frame), _sample, out _, out _, out var error));
+
+        Assert.Equal(ProtocolErrorReason.DuplicateField, error.Reason);
+    }
 }

@@ -165,6 +165,9 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
 
     private async Task<RunningConnector> StartConnectorAsync(string dir, TestTopics topics)
     {
+        // The connector is ready only once its command relay listens on its requests partition (issue 9 item 8).
+        var requests = topics.Metrics + "-connector-requests";
+        fixture.Kafka.CreateTopic(requests, 1);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -179,6 +182,7 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
             ["EdgeConnector:TokenStorePath"] = Path.Combine(dir, "tokens.txt"),
             ["EdgeConnector:MetricsTopic"] = topics.Metrics,
             ["EdgeConnector:PresenceTopic"] = topics.Presence,
+            ["EdgeConnector:ConnectorRequestsTopic"] = requests,
             ["EdgeConnector:DrainWindow"] = "00:00:01",
             ["Kafka:BootstrapServers"] = fixture.Kafka.BootstrapServers,
             ["Kafka:SchemaRegistryUrl"] = fixture.Registry.Url.ToString(),
