@@ -48,8 +48,8 @@ public static class ServiceDefaultsExtensions
     /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (dependencies reachable, ready for traffic) and <c>/metrics</c>.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag), ResponseWriter = WriteReportAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true, ResponseWriter = WriteReportAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
@@ -61,10 +61,28 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app, Func<HttpContext, bool> servedOn)
     {
-        OnlyWhen(app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }), servedOn);
-        OnlyWhen(app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true }), servedOn);
+        OnlyWhen(app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag), ResponseWriter = WriteReportAsync }), servedOn);
+        OnlyWhen(app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = _ => true, ResponseWriter = WriteReportAsync }), servedOn);
         OnlyWhen(app.MapPrometheusScrapingEndpoint("/metrics"), servedOn);
         return app;
+    }
+
+    /// <summary>
+    /// The status on the first line (what probes and people expect), then one line per check with its description, so
+    /// an operator sees why a service is not ready ("command relay not reading ... yet") without reading its logs.
+    /// </summary>
+    private static Task WriteReportAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var text = new System.Text.StringBuilder().Append(report.Status).Append('\n');
+        foreach (var (name, entry) in report.Entries)
+        {
+            text.Append(name).Append(": ").Append(entry.Status);
+            if (!string.IsNullOrEmpty(entry.Description)) text.Append(": ").Append(entry.Description);
+            text.Append('\n');
+        }
+
+        return context.Response.WriteAsync(text.ToString());
     }
 
     private static void OnlyWhen(IEndpointConventionBuilder endpoint, Func<HttpContext, bool> servedOn) =>

@@ -170,7 +170,8 @@ internal sealed partial class PresenceWatch(
         // Never the session's first CONNECTED: event_time differs from connected_time (readers tell a refresh by it).
         var at = now.ToUnixTimeMilliseconds() == session.ConnectedAt.ToUnixTimeMilliseconds() ? now.AddMilliseconds(1) : now;
         session.PresencePublishedAt = now;
-        publisher.PublishPresence(session.Presence(_o.ConnectorId, PresenceStatus.Connected, reason, at));
+        // Not awaited: the watch thread must not stall behind the producer's in-flight bound (the record waits for its slot).
+        _ = publisher.PublishPresenceAsync(session.Presence(_o.ConnectorId, PresenceStatus.Connected, reason, at), CancellationToken.None).AsTask();
     }
 
     [LoggerMessage(EventId = 1951, Level = LogLevel.Warning, Message = "Agent {AgentId}: session {Session} closed, a newer session of the same agent id is on connector {Connector} ({NewSession}); two machines with one agent id?")]

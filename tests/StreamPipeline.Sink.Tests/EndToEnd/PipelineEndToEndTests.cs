@@ -176,6 +176,8 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
             ["EdgeConnector:ListenAddress"] = "127.0.0.1",
             ["EdgeConnector:Port"] = "0",
             ["EdgeConnector:OpsPort"] = "0",
+            // The ops listener binds all interfaces by default (issue 9), and 0.0.0.0 is no address to connect to.
+            ["EdgeConnector:OpsListenAddress"] = "127.0.0.1",
             ["EdgeConnector:CertificatePath"] = Path.Combine(dir, "connector.crt"),
             ["EdgeConnector:CertificateKeyPath"] = Path.Combine(dir, "connector.key"),
             ["EdgeConnector:GenerateDevelopmentCertificate"] = "true",
@@ -198,9 +200,13 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
         {
             using var http = new HttpClient();
             var ops = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal));
-            try { return (await http.GetAsync(new Uri(new Uri(ops), "/readyz"))).IsSuccessStatusCode; }
-            catch (HttpRequestException) { return false; }
-        }, ok => ok, Deadline, "the connector to be ready");
+            try
+            {
+                using var response = await http.GetAsync(new Uri(new Uri(ops), "/readyz"));
+                return (response.IsSuccessStatusCode, Why: $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (HttpRequestException e) { return (false, Why: e.Message); }
+        }, r => r.Item1, Deadline, "the connector to be ready (last /readyz answer shown)");
         return connector;
     }
 
