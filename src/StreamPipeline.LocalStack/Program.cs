@@ -55,7 +55,6 @@ switch (mode)
         }
 
         Console.WriteLine("Stopped.");
-        ServiceRunner.ExitNow(ServiceExitCodes.Success);
         return ServiceExitCodes.Success;
     }
 
@@ -91,11 +90,9 @@ switch (mode)
             File.Delete(envFile);
         }
 
+        // Everything is drained, flushed and closed. The embedded engine's library ends the process without chDB's static
+        // destructors once Main returns (ChDbLibrary: they crashed under chDB's own pool threads).
         Console.WriteLine("Stopped.");
-        // Everything is drained, flushed and closed. Leave without running native static destructors: chDB keeps
-        // background threads for the life of the process, and tearing its statics down under them crashed (SIGSEGV)
-        // one stop in six.
-        ServiceRunner.ExitNow(ServiceExitCodes.Success);
         return ServiceExitCodes.Success;
     }
 

@@ -5,5 +5,8 @@ public interface IHarness
 {
     string Name { get; }
     string Description { get; }
-    Task<int> RunAsync(string[] args);
+    /// <summary>Every flag the harness reads, with its default; <c>--help</c> prints them and anything else is refused.</summary>
+    IReadOnlyList<HarnessOption> Options { get; }
+
+    Task<int> RunAsync(HarnessArguments args);
 }

@@ -12,12 +12,14 @@ var harnesses = typeof(IHarness).Assembly.GetTypes()
 
 if (args.Length > 0 && harnesses.TryGetValue(args[0], out var harness))
 {
-    return await harness.RunAsync(args[1..]);
+    var (arguments, exitCode) = HarnessArguments.Parse(harness, args[1..], Console.Out, Console.Error);
+    return arguments is null ? exitCode : await harness.RunAsync(arguments);
 }
 
-if (args.Length > 0 && args[0] is "list")
+if (args.Length > 0 && args[0] is "list" or "--help" or "-h")
 {
     foreach (var h in harnesses.Values) Console.WriteLine($"{h.Name}: {h.Description}");
+    Console.WriteLine("<harness> --help prints a harness's flags; --filter '*Name*' runs BenchmarkDotNet micro-benchmarks.");
     return 0;
 }
 

@@ -8,7 +8,7 @@ namespace StreamPipeline.Embedded.ClickHouse.Native;
 /// Finds, verifies and loads libchdb.so once per process. Search order: <see cref="EmbeddedClickHouseOptions.LibraryPath"/>,
 /// the <c>STREAMPIPELINE_CHDB_LIBRARY</c> environment variable, then the cache that <c>build/fetch-chdb.sh</c> fills.
 /// </summary>
-internal static class ChDbLibrary
+internal static partial class ChDbLibrary
 {
     public const string Version = "26.7.3-stable.1";
     public const string Sha256 = "36ad4e999882821ef13cf2d0f52c93f48e6ee1b4498b35a201c23ce4b8d15bf5";
@@ -52,9 +52,31 @@ internal static class ChDbLibrary
             loadedHandle = NativeLibrary.Load(path);
             loadedPath = path;
             NativeLibrary.SetDllImportResolver(typeof(ChDbLibrary).Assembly, ResolveImport);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => ExitSkippingNativeDestructors();
             return path;
         }
     }
+
+    /// <summary>
+    /// Ends a process that loaded chDB without running C++ static destructors. chDB's global context and background
+    /// schedule pools (threads "BgSchPool", "BgMBSchPool") outlive every connection; at <c>exit()</c> libc runs chDB's
+    /// static destructors on the main thread while those pool threads still run tasks, and a pool thread dereferences
+    /// what was just destroyed: SIGSEGV, exit code 139, after the program had finished (seen in <c>make run</c> and every
+    /// harness; gdb: main thread in <c>__run_exit_handlers</c> inside libchdb, the faulting thread a BgSchPool). chDB has no
+    /// call that stops those pools, so once managed shutdown is over (<see cref="AppDomain.ProcessExit"/> runs after
+    /// <c>Main</c> returned or <see cref="Environment.Exit"/> was called, with <see cref="Environment.ExitCode"/> set) the
+    /// process leaves through <c>_exit</c> with the same code. Data is safe: every insert is committed before its call
+    /// returns and the engine is closed by its owner's dispose before this runs.
+    /// </summary>
+    private static void ExitSkippingNativeDestructors()
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        ExitImmediately(Environment.ExitCode);
+    }
+
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void ExitImmediately(int status);
 
     private static nint ResolveImport(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName == ChDbNative.LibraryName ? loadedHandle : 0;

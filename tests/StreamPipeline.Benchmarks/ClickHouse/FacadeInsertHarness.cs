@@ -26,11 +26,18 @@ internal sealed class FacadeInsertHarness : IHarness
 
     public string Description => "Rows/s into the embedded ClickHouse: raw chDB stream insert vs the HTTP facade (raw POST, ClickHouse.Driver)";
 
-    public async Task<int> RunAsync(string[] args)
+    public IReadOnlyList<HarnessOption> Options { get; } =
+    [
+        HarnessOption.Number("--rows", 2_000_000, "rows per insert"),
+        HarnessOption.Number("--repetitions", 3, "runs of each way, the median is reported"),
+        HarnessOption.Number("--raw-chunk", 1 << 20, "bytes per write of the raw HTTP body"),
+    ];
+
+    public async Task<int> RunAsync(HarnessArguments args)
     {
-        var rows = IntArgument(args, "--rows", 2_000_000);
-        var repetitions = IntArgument(args, "--repetitions", 3);
-        chunkSize = IntArgument(args, "--raw-chunk", chunkSize);
+        var rows = args.Number("--rows");
+        var repetitions = args.Number("--repetitions");
+        chunkSize = args.Number("--raw-chunk");
         var dataPath = Path.Combine(Path.GetTempPath(), "sp-clickhouse-bench-" + Guid.NewGuid().ToString("N"));
         Console.WriteLine($"Generating {rows:N0} metric rows ({Agents} agents), {repetitions} repetitions, data in {dataPath}");
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -195,9 +202,4 @@ internal sealed class FacadeInsertHarness : IHarness
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    private static int IntArgument(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }

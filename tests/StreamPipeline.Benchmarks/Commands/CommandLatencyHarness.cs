@@ -38,15 +38,24 @@ internal sealed class CommandLatencyHarness : IHarness
 
     public string Description => "Command-to-result latency p50/p99 at fixed rates across simulated agents, beside a direct WebSocket round trip";
 
-    public async Task<int> RunAsync(string[] args)
+    public IReadOnlyList<HarnessOption> Options { get; } =
+    [
+        HarnessOption.Number("--agents", 1000, "simulated agents"),
+        HarnessOption.Numbers("--rates", [1, 100, 1000], "commands/s of each phase"),
+        HarnessOption.Numbers("--seconds", [30, 20, 20], "duration of each phase, one per rate"),
+        HarnessOption.Number("--metrics-interval", 5, "seconds between metrics events of each agent"),
+        HarnessOption.Numbers("--fetch-wait-ms", [500, 5], "consumer fetch.wait.max.ms values to compare"),
+    ];
+
+    public async Task<int> RunAsync(HarnessArguments args)
     {
-        var agents = IntArgument(args, "--agents", 1000);
-        var rates = ListArgument(args, "--rates", [1, 100, 1000]);
-        var seconds = ListArgument(args, "--seconds", [30, 20, 20]);
-        var metricsInterval = TimeSpan.FromSeconds(IntArgument(args, "--metrics-interval", 5));
+        var agents = args.Number("--agents");
+        var rates = args.Numbers("--rates");
+        var seconds = args.Numbers("--seconds");
+        var metricsInterval = TimeSpan.FromSeconds(args.Number("--metrics-interval"));
         // librdkafka's default fetch.wait.max.ms (500), and 5 ms: the embedded mock broker never cuts a fetch's wait short
         // when data arrives (a real broker answers at once), so on the mock every consumer hop can cost up to the wait.
-        var fetchWaits = ListArgument(args, "--fetch-wait-ms", [500, 5]);
+        var fetchWaits = args.Numbers("--fetch-wait-ms");
         if (seconds.Length != rates.Length)
         {
             Console.Error.WriteLine("--seconds needs one duration per rate in --rates");
@@ -292,17 +301,7 @@ internal sealed class CommandLatencyHarness : IHarness
         }
     }
 
-    private static int IntArgument(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
-    private static int[] ListArgument(string[] args, string name, int[] fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : fallback;
-    }
 
     /// <summary>The latencies of one rate on one path.</summary>
     private sealed class Phase(string path, int rate)

@@ -38,10 +38,16 @@ internal sealed class RollingRestartHarness : IHarness
 
     public string Description => "Rolling restart (SIGTERM each service, then SIGKILL one of each) under 2,000 agents and a command stream; exactly-once checks";
 
-    public async Task<int> RunAsync(string[] args)
+    public IReadOnlyList<HarnessOption> Options { get; } =
+    [
+        HarnessOption.Number("--agents", 2000, "simulated agents behind the balancer"),
+        HarnessOption.Number("--commands-per-second", 20, "steady command rate"),
+    ];
+
+    public async Task<int> RunAsync(HarnessArguments args)
     {
-        var agents = IntArgument(args, "--agents", 2000);
-        var rate = IntArgument(args, "--commands-per-second", 20);
+        var agents = args.Number("--agents");
+        var rate = args.Number("--commands-per-second");
         var root = FindRoot();
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
         string Dll(string project, string? assembly = null) => Path.Combine(root, "src", project, "bin", configuration, "net10.0", (assembly ?? project) + ".dll");
@@ -303,11 +309,6 @@ internal sealed class RollingRestartHarness : IHarness
 
     private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int IntArgument(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private static string FindRoot()
     {

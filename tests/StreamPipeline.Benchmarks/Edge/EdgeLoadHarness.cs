@@ -23,13 +23,23 @@ public sealed class EdgeLoadHarness : IHarness
     public string Name => "edge-load";
     public string Description => "N agents over wss -> connector processes -> embedded Kafka: memory/connection, p99 produce latency, reconnect storm";
 
-    public async Task<int> RunAsync(string[] args)
+    public IReadOnlyList<HarnessOption> Options { get; } =
+    [
+        HarnessOption.Number("--agents", 20_000, "simulated agents"),
+        HarnessOption.Number("--connectors", 0, "connector processes (0: one per 17,000 agents)"),
+        HarnessOption.Number("--steady-seconds", 60, "seconds of steady streaming measured"),
+        HarnessOption.Number("--connect-timeout-seconds", 600, "limit for the whole fleet to authenticate"),
+        HarnessOption.Number("--ramp", 500, "new connections per second per simulator"),
+        HarnessOption.Number("--storm-seconds", 300, "limit for the reconnect storm after the connector restart"),
+    ];
+
+    public async Task<int> RunAsync(HarnessArguments args)
     {
-        var agents = Arg(args, "--agents", 20_000);
-        var connectors = Arg(args, "--connectors", Math.Max(1, (agents + 16_999) / 17_000));
-        var steady = TimeSpan.FromSeconds(Arg(args, "--steady-seconds", 60));
-        var connectTimeout = TimeSpan.FromSeconds(Arg(args, "--connect-timeout-seconds", 600));
-        var ramp = Arg(args, "--ramp", 500);
+        var agents = args.Number("--agents");
+        var connectors = args.Number("--connectors") is > 0 and var n ? n : Math.Max(1, (agents + 16_999) / 17_000);
+        var steady = TimeSpan.FromSeconds(args.Number("--steady-seconds"));
+        var connectTimeout = TimeSpan.FromSeconds(args.Number("--connect-timeout-seconds"));
+        var ramp = args.Number("--ramp");
         var repo = FindRepo();
         var connectorDll = Path.Combine(repo, "src/StreamPipeline.EdgeConnector/bin/Release/net10.0/StreamPipeline.EdgeConnector.dll");
         var simulatorDll = Path.Combine(repo, "src/StreamPipeline.AgentSimulator/bin/Release/net10.0/StreamPipeline.AgentSimulator.dll");
@@ -123,7 +133,7 @@ public sealed class EdgeLoadHarness : IHarness
             edge[0] = StartConnector(connectorDll, 0, kafka, registry, cert, key, tokens);
             await WaitReadyAsync(http, 0, edge[0]!);
             var ready = storm.Elapsed;
-            var stormDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Arg(args, "--storm-seconds", 300));
+            var stormDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(args.Number("--storm-seconds"));
             double back = 0;
             while (DateTime.UtcNow < stormDeadline)
             {
@@ -201,11 +211,6 @@ public sealed class EdgeLoadHarness : IHarness
         return sessions;
     }
 
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private static string FindRepo()
     {

@@ -34,15 +34,26 @@ internal sealed class SinkThroughputHarness : IHarness
 
     public string Description => "Sink rows/s Kafka->ClickHouse vs raw ClickHouse.Driver insert vs ClickHouse Kafka engine, and freshness p99 at a steady rate";
 
-    public async Task<int> RunAsync(string[] args)
+    public IReadOnlyList<HarnessOption> Options { get; } =
+    [
+        HarnessOption.Number("--samples", 120_000, "samples produced for the throughput runs"),
+        HarnessOption.Number("--partitions", 12, "partitions of the metrics topic"),
+        HarnessOption.Number("--rate", 20_000, "samples/s of the freshness run"),
+        HarnessOption.Number("--seconds", 6, "seconds of the freshness run"),
+        HarnessOption.Number("--batch-rows", 50_000, "Sink:BatchMaxRows"),
+        HarnessOption.Number("--batch-delay-ms", 1_000, "Sink:BatchMaxDelay in ms"),
+        HarnessOption.Number("--inserts", 4, "Sink:MaxConcurrentInserts"),
+    ];
+
+    public async Task<int> RunAsync(HarnessArguments args)
     {
-        var samples = Arg(args, "--samples", 120_000);
-        var partitions = Arg(args, "--partitions", 12);
-        var rate = Arg(args, "--rate", 20_000);
-        var seconds = Arg(args, "--seconds", 6);
-        var batchRows = Arg(args, "--batch-rows", 50_000);
-        var batchDelayMs = Arg(args, "--batch-delay-ms", 1_000);
-        var inserts = Arg(args, "--inserts", 4);
+        var samples = args.Number("--samples");
+        var partitions = args.Number("--partitions");
+        var rate = args.Number("--rate");
+        var seconds = args.Number("--seconds");
+        var batchRows = args.Number("--batch-rows");
+        var batchDelayMs = args.Number("--batch-delay-ms");
+        var inserts = args.Number("--inserts");
         var dataPath = Path.Combine(Path.GetTempPath(), "sp-sink-bench-" + Guid.NewGuid().ToString("N")[..8]);
         await using var clickHouse = await EmbeddedClickHouse.StartAsync(new EmbeddedClickHouseOptions { DataPath = dataPath, MaxServerMemoryBytes = 4L << 30 });
         using var kafka = EmbeddedKafkaCluster.Start(new EmbeddedKafkaOptions { BrokerCount = 1 });
@@ -466,11 +477,6 @@ internal sealed class SinkThroughputHarness : IHarness
         }
     }
 
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
