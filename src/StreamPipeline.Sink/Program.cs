@@ -1,8 +1,10 @@
 using StreamPipeline.ServiceDefaults.Hosting;
 using StreamPipeline.Sink.Hosting;
+using StreamPipeline.Sink.Replay;
 
 if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
 if (args is ["migrate", ..]) return await MigrateCommand.RunAsync(args[1..]);
+if (args is ["replay-dead-letters", ..]) return await ReplayCommand.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddEnvironmentVariables("StreamPipeline__");

@@ -171,6 +171,13 @@ public sealed class ClickHouseOptions
     /// <summary>ClickHouse.Driver connection string, e.g. <c>Host=clickhouse;Port=8123;Protocol=http;Username=default;Password=...</c>. Required.</summary>
     public string ConnectionString { get; set; } = "";
 
+    /// <summary>
+    /// A replicated ClickHouse (self-managed with Keeper, or Cloud): the cluster name of <c>remote_servers</c> (Cloud:
+    /// <c>default</c>). When set, the migrations create <c>Replicated*</c> engines <c>ON CLUSTER</c> with the replicated
+    /// deduplication windows (docs/sink-exactly-once.md, "ClickHouse clusters"). Default empty: one server.
+    /// </summary>
+    public string Cluster { get; set; } = "";
+
     /// <summary>Time one insert attempt may take before it counts as failed and is retried. Default 30 s.</summary>
     public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -194,6 +201,7 @@ public sealed class ClickHouseOptions
             }
         }
 
+        if (Cluster.Length > 0 && !Schema.ClusterDdl.IsValidName(Cluster)) e.Add($"ClickHouse:Cluster must be a cluster name of the server's remote_servers (letters, digits, '_', '.', '-'), got '{Cluster}'; leave it empty for one server.");
         if (InsertTimeout < TimeSpan.FromSeconds(1) || InsertTimeout > TimeSpan.FromMinutes(10)) e.Add($"ClickHouse:InsertTimeout must be 1 s..10 min, got {InsertTimeout}.");
         return e;
     }

@@ -248,12 +248,12 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
                 body = _transcoded.Written;
             }
 
-            error ??= state.Kind switch
+            if (error is null)
             {
-                RecordKind.Metrics => AppendMetrics(body, partition, offset, batch),
-                RecordKind.Presence => RecordDecoder.AppendPresence(body, partition, (ulong)offset, batch.Rows[0]),
-                _ => RecordDecoder.AppendCommandResult(body, partition, (ulong)offset, batch.Rows[0]),
-            };
+                error = RecordDecoder.Append(state.Kind, body, partition, (ulong)offset, batch.Rows, _maxClockSkewMs, out var skewed);
+                if (skewed) _metrics.ClockSkewedSamples.Add(1);
+            }
+
             if (error is not null) reason = "invalid_avro";
         }
 
@@ -273,13 +273,6 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             batch.Closed = true;
             TryDispatch(state);
         }
-    }
-
-    private string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, long offset, PartitionBatch batch)
-    {
-        var error = RecordDecoder.AppendMetrics(body, partition, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2], _maxClockSkewMs, out var skewed);
-        if (skewed) _metrics.ClockSkewedSamples.Add(1);
-        return error;
     }
 
     /// <summary>How to read a schema id; null after an incompatible writer schema stopped the worker.</summary>

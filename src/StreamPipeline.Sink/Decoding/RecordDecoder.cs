@@ -23,6 +23,22 @@ internal static class RecordDecoder
     private static readonly byte[] Connected = "CONNECTED"u8.ToArray();
     private static readonly byte[] Disconnected = "DISCONNECTED"u8.ToArray();
 
+    /// <summary>
+    /// Appends one record of <paramref name="kind"/> to its tables' buffers (<see cref="SinkTables.For"/> order); null
+    /// on success, else why not. <paramref name="clockSkewed"/> as for <see cref="AppendMetrics(ReadOnlySpan{byte}, ushort, ulong, RowBinaryBuffer, RowBinaryBuffer, RowBinaryBuffer, long, out bool)"/>.
+    /// </summary>
+    public static string? Append(RecordKind kind, ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer[] rows, long maxClockSkewMs, out bool clockSkewed)
+    {
+        clockSkewed = false;
+        return kind switch
+        {
+            RecordKind.Metrics => AppendMetrics(body, partition, offset, rows[0], rows[1], rows[2], maxClockSkewMs, out clockSkewed),
+            RecordKind.Presence => AppendPresence(body, partition, offset, rows[0]),
+            RecordKind.CommandResult => AppendCommandResult(body, partition, offset, rows[0]),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an Avro record kind."),
+        };
+    }
+
     /// <summary>Appends one metrics sample (samples row + a row per disk + a row per interface); null on success, else why not.</summary>
     public static string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer samples, RowBinaryBuffer disks, RowBinaryBuffer interfaces) =>
         AppendMetrics(body, partition, offset, samples, disks, interfaces, long.MaxValue, out _);

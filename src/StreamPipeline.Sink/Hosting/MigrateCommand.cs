@@ -30,7 +30,7 @@ internal static class MigrateCommand
         using var client = new ClickHouseClient(clickHouse.ConnectionString);
         try
         {
-            var applied = await new MigrationRunner(client, loggerFactory.CreateLogger("migrate")).ApplyAsync(MigrationSettings.From(sink), CancellationToken.None);
+            var applied = await new MigrationRunner(client, loggerFactory.CreateLogger("migrate")).ApplyAsync(MigrationSettings.From(sink, clickHouse.Cluster), CancellationToken.None);
             Console.WriteLine($"Database {sink.Database}: {applied} migrations applied, {Migration.LoadEmbedded().Count} in total.");
             return 0;
         }

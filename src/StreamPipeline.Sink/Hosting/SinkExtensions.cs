@@ -119,7 +119,7 @@ public static partial class SinkExtensions
             {
                 if (sink.ApplyMigrations)
                 {
-                    var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink), cancellationToken);
+                    var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink, sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Cluster), cancellationToken);
                     LogMigrated(logger, sink.Database, applied);
                 }
 

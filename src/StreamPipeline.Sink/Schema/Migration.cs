@@ -16,12 +16,19 @@ internal sealed record MigrationSettings(string Database, int RawTtlDays, int Ro
     /// <summary>Apply migrations up to this version only (tests of an upgrade from an older schema).</summary>
     public int MaxVersion { get; init; } = int.MaxValue;
 
+    /// <summary>
+    /// <c>ClickHouse:Cluster</c>: when set, every statement runs ON CLUSTER with Replicated* engines
+    /// (<see cref="ClusterDdl"/>); null or empty for one server (the statements exactly as the files say).
+    /// </summary>
+    public string? Cluster { get; init; }
+
     /// <summary>TTL in days per table, as the settings say; the runner makes the tables agree (<c>ALTER TABLE ... MODIFY TTL</c>).</summary>
     public IReadOnlyDictionary<string, int>? TableTtlDays { get; init; }
 
-    public static MigrationSettings From(SinkOptions options) => new(options.Database, options.RawTtlDays, options.RollupTtlDays)
+    public static MigrationSettings From(SinkOptions options, string? cluster = null) => new(options.Database, options.RawTtlDays, options.RollupTtlDays)
     {
         MaxClockSkew = options.MaxClockSkew,
+        Cluster = string.IsNullOrWhiteSpace(cluster) ? null : cluster,
         TableTtlDays = new Dictionary<string, int>(StringComparer.Ordinal)
         {
             ["metrics_samples"] = options.RawTtlDays,
@@ -81,7 +88,7 @@ internal sealed record Migration(int Version, string Name, string Sql)
             if (trimmed.EndsWith(';'))
             {
                 current.Append(trimmed.AsSpan(0, trimmed.Length - 1));
-                steps.Add(new MigrationStep(current.ToString(), when));
+                steps.Add(new MigrationStep(ClusterDdl.Rewrite(current.ToString(), settings.Cluster), when));
                 current.Clear();
                 when = null;
             }
@@ -91,7 +98,7 @@ internal sealed record Migration(int Version, string Name, string Sql)
             }
         }
 
-        if (current.ToString().Trim().Length > 0) steps.Add(new MigrationStep(current.ToString(), when));
+        if (current.ToString().Trim().Length > 0) steps.Add(new MigrationStep(ClusterDdl.Rewrite(current.ToString(), settings.Cluster), when));
         return steps;
     }
 

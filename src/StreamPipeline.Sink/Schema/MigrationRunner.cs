@@ -20,8 +20,9 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
     public async Task<int> ApplyAsync(MigrationSettings settings, CancellationToken cancellationToken)
     {
         var database = settings.Database;
-        await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
-        await client.ExecuteNonQueryAsync($"""
+        var cluster = settings.Cluster;
+        await client.ExecuteNonQueryAsync(ClusterDdl.Rewrite($"CREATE DATABASE IF NOT EXISTS {database}", cluster), cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync(ClusterDdl.Rewrite($"""
             CREATE TABLE IF NOT EXISTS {database}.schema_migrations
             (
                 version UInt32,
@@ -32,7 +33,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
             ENGINE = ReplacingMergeTree(applied_at)
             ORDER BY version
             SETTINGS non_replicated_deduplication_window = 10000
-            """, cancellationToken: cancellationToken);
+            """, cluster), cancellationToken: cancellationToken);
 
         var applied = new Dictionary<int, string>();
         using (var reader = await client.ExecuteReaderAsync($"SELECT version, argMin(checksum, applied_at) FROM {database}.schema_migrations GROUP BY version", cancellationToken: cancellationToken))
@@ -74,7 +75,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
             count++;
         }
 
-        if (settings.TableTtlDays is { } ttls) await ApplyTtlsAsync(database, ttls, cancellationToken);
+        if (settings.TableTtlDays is { } ttls) await ApplyTtlsAsync(database, ttls, cluster, cancellationToken);
         return count;
     }
 
@@ -82,7 +83,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
     /// Makes each table's TTL agree with the settings: the TTL expression the table has (e.g.
     /// <c>toDateTime(received_time)</c>) with the configured number of days. Tables already right are left alone.
     /// </summary>
-    private async Task ApplyTtlsAsync(string database, IReadOnlyDictionary<string, int> ttls, CancellationToken cancellationToken)
+    private async Task ApplyTtlsAsync(string database, IReadOnlyDictionary<string, int> ttls, string? cluster, CancellationToken cancellationToken)
     {
         var current = new List<(string Table, string Expression, int Days)>();
         using (var reader = await client.ExecuteReaderAsync($"SELECT name, engine_full FROM system.tables WHERE database = '{database}' AND engine LIKE '%MergeTree'", cancellationToken: cancellationToken))
@@ -97,7 +98,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
         foreach (var (table, expression, days) in current)
         {
             if (!ttls.TryGetValue(table, out var wanted) || wanted == days) continue;
-            await client.ExecuteNonQueryAsync($"ALTER TABLE {database}.{table} MODIFY TTL {expression} + INTERVAL {wanted} DAY", cancellationToken: cancellationToken);
+            await client.ExecuteNonQueryAsync(ClusterDdl.Rewrite($"ALTER TABLE {database}.{table} MODIFY TTL {expression} + INTERVAL {wanted} DAY", cluster), cancellationToken: cancellationToken);
             LogTtlChanged(logger, database, table, days, wanted);
         }
     }
