@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using StreamPipeline.Dispatcher.Commands;
 using StreamPipeline.Dispatcher.Telemetry;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Consuming;
 
 namespace StreamPipeline.Dispatcher.Dispatching;
 
@@ -22,8 +23,7 @@ internal sealed class CommandConsumer(
 {
     private readonly DispatcherOptions _o = options.Value;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Thread? _thread;
+    private Task? _loop;
     private CommandRecordReader? _reader;
     private volatile bool _assigned;
     private volatile bool _killed;
@@ -34,7 +34,7 @@ internal sealed class CommandConsumer(
     public bool Assigned => _assigned;
 
     /// <summary>Completes when the loop has ended (drained, or killed).</summary>
-    public Task Done => _done.Task;
+    public Task Done => _loop ?? Task.CompletedTask;
 
     /// <summary>Runs when the loop hits a fatal error (it cannot go on without risking a repeated request id).</summary>
     public Action<Exception>? OnFatal { get; set; }
@@ -42,8 +42,7 @@ internal sealed class CommandConsumer(
     public void Start(ISchemaRegistryClient registry, string registryUrl)
     {
         _reader = new CommandRecordReader(registry, registryUrl, time, logger, _stopping.Token);
-        _thread = new Thread(Run) { Name = "dispatcher-consume", IsBackground = true };
-        _thread.Start();
+        _loop = ConsumeThread.Start("dispatcher-consume", _ => Run(), _stopping.Token);
     }
 
     /// <summary>Ends the loop: with a drain (in-flight answers awaited, final commit), or as a crash would (<paramref name="kill"/>).</summary>
@@ -51,7 +50,7 @@ internal sealed class CommandConsumer(
     {
         _killed |= kill;
         await _stopping.CancelAsync();
-        if (_thread is not null) await _done.Task.WaitAsync(cancellationToken);
+        if (_loop is not null) await _loop.WaitAsync(cancellationToken);
     }
 
     /// <summary>Tests: the loop stops for <paramref name="duration"/> (a stalled thread) while the timer and presence run on.</summary>
@@ -107,7 +106,6 @@ internal sealed class CommandConsumer(
             }
 
             consumer?.Dispose();
-            _done.TrySetResult();
         }
     }
 

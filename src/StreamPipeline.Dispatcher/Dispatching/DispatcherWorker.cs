@@ -123,14 +123,17 @@ internal sealed class DispatcherWorker(
             state.Start(ids[3], _registry, resultsPartitions);
 
             presence.Start(presencePartitions);
-            while (!presence.CaughtUp) await Task.Delay(20, ct);
+            _ = presence.Loop.ContinueWith(t =>
+            {
+                var failure = t.Exception!.GetBaseException();
+                Log.Fatal(logger, failure.Message, failure);
+                lifetime.StopApplication(ServiceExitCodes.FatalDependency);
+            }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            while (!presence.CaughtUp && !presence.Loop.IsCompleted) await Task.Delay(20, ct);
+            if (!presence.CaughtUp) return;
 
             _ticker = time.CreateTimer(_ => engine.Tick(), null, _o.TickInterval, _o.TickInterval);
-            consumer.OnFatal = _ =>
-            {
-                Environment.ExitCode = ServiceExitCodes.FatalDependency;
-                lifetime.StopApplication();
-            };
+            consumer.OnFatal = _ => lifetime.StopApplication(ServiceExitCodes.FatalDependency);
             consumer.Start(_registry, _kafka.SchemaRegistryUrl);
             _started = true;
             Log.Started(logger, _o.DispatcherId, _o.CommandsTopic, commandPartitions, _o.ConnectorRequestsTopic, requestPartitions, _o.GroupId, _o.RequestIdEpoch);
@@ -141,8 +144,7 @@ internal sealed class DispatcherWorker(
         catch (Exception e) when (e is InvalidOperationException or KafkaException or SchemaRegistryException or IncompatibleSchemaException or TopicMissingException)
         {
             Log.Fatal(logger, e.Message, e);
-            Environment.ExitCode = ServiceExitCodes.FatalDependency;
-            lifetime.StopApplication();
+            lifetime.StopApplication(ServiceExitCodes.FatalDependency);
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StreamPipeline.Dispatcher.Commands;
 using StreamPipeline.Dispatcher.Telemetry;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Consuming;
 using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Dispatcher.Dispatching;
@@ -18,22 +19,27 @@ internal sealed class PresenceFollower(
 {
     private readonly DispatcherOptions _o = options.Value;
     private readonly CancellationTokenSource _stop = new();
-    private Thread? _thread;
     private volatile bool _caughtUp;
 
     /// <summary>True once every partition was read to its end once.</summary>
     public bool CaughtUp => _caughtUp;
 
-    public void Start(int partitions)
-    {
-        _thread = new Thread(() => Run(partitions)) { Name = "dispatcher-presence", IsBackground = true };
-        _thread.Start();
-    }
+    /// <summary>The reading loop: faults if it died (the dispatcher cannot route without it).</summary>
+    public Task Loop { get; private set; } = Task.CompletedTask;
+
+    public void Start(int partitions) => Loop = ConsumeThread.Start("dispatcher-presence", _ => Run(partitions), _stop.Token);
 
     public void Stop()
     {
         _stop.Cancel();
-        _thread?.Join(TimeSpan.FromSeconds(5));
+        try
+        {
+            Loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // Already reported as fatal when it faulted.
+        }
     }
 
     public void Dispose() => _stop.Dispose();

@@ -10,6 +10,7 @@ using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.EdgeConnector.Sessions;
 using StreamPipeline.EdgeConnector.Telemetry;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Consuming;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Topics;
@@ -90,27 +91,8 @@ internal sealed partial class CommandRelay : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // A blocking Consume loop gets its own thread; the task lets shutdown wait for the consumer to close.
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                ConsumeLoop(stoppingToken);
-                done.SetResult();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                done.SetResult();
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        })
-        { IsBackground = true, Name = "connector-requests" };
-        thread.Start();
-        return done.Task;
+        // The task lets shutdown wait for the consumer to close.
+        return ConsumeThread.Start("connector-requests", ConsumeLoop, stoppingToken);
     }
 
     private void ConsumeLoop(CancellationToken stop)

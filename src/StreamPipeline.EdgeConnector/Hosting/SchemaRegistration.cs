@@ -33,8 +33,7 @@ internal sealed partial class SchemaRegistration(
         catch (Kafka.Schemas.IncompatibleSchemaException e)
         {
             LogIncompatible(logger, kafka.Value.SchemaRegistryUrl, e.Message);
-            Environment.ExitCode = ServiceExitCodes.FatalDependency;
-            lifetime.StopApplication();
+            lifetime.StopApplication(ServiceExitCodes.FatalDependency);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

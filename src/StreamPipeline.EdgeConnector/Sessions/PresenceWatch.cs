@@ -7,6 +7,7 @@ using StreamPipeline.EdgeConnector.Commands;
 using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.EdgeConnector.Telemetry;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Consuming;
 using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
@@ -48,26 +49,7 @@ internal sealed partial class PresenceWatch(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Run(stoppingToken);
-                done.SetResult();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                done.SetResult();
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        })
-        { IsBackground = true, Name = "connector-presence" };
-        thread.Start();
-        return done.Task;
+        return ConsumeThread.Start("connector-presence", Run, stoppingToken);
     }
 
     private void Run(CancellationToken stop)
