@@ -50,7 +50,8 @@ internal sealed class CommandConsumer(
     {
         _killed |= kill;
         await _stopping.CancelAsync();
-        if (_loop is not null) await _loop.WaitAsync(cancellationToken);
+        // A loop that faulted was already reported (DispatcherWorker stops the service on it).
+        if (_loop is not null) await Task.WhenAny(_loop).WaitAsync(cancellationToken);
     }
 
     /// <summary>Tests: the loop stops for <paramref name="duration"/> (a stalled thread) while the timer and presence run on.</summary>

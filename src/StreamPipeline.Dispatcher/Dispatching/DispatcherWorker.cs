@@ -123,18 +123,14 @@ internal sealed class DispatcherWorker(
             state.Start(ids[3], _registry, resultsPartitions);
 
             presence.Start(presencePartitions);
-            _ = presence.Loop.ContinueWith(t =>
-            {
-                var failure = t.Exception!.GetBaseException();
-                Log.Fatal(logger, failure.Message, failure);
-                lifetime.StopApplication(ServiceExitCodes.FatalDependency);
-            }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            StopIfFaulted(presence.Loop);
             while (!presence.CaughtUp && !presence.Loop.IsCompleted) await Task.Delay(20, ct);
             if (!presence.CaughtUp) return;
 
             _ticker = time.CreateTimer(_ => engine.Tick(), null, _o.TickInterval, _o.TickInterval);
             consumer.OnFatal = _ => lifetime.StopApplication(ServiceExitCodes.FatalDependency);
             consumer.Start(_registry, _kafka.SchemaRegistryUrl);
+            StopIfFaulted(consumer.Done);
             _started = true;
             Log.Started(logger, _o.DispatcherId, _o.CommandsTopic, commandPartitions, _o.ConnectorRequestsTopic, requestPartitions, _o.GroupId, _o.RequestIdEpoch);
         }
@@ -147,6 +143,14 @@ internal sealed class DispatcherWorker(
             lifetime.StopApplication(ServiceExitCodes.FatalDependency);
         }
     }
+
+    /// <summary>A consume thread that died of an exception it did not handle ends the dispatcher (it cannot route or consume without it).</summary>
+    private void StopIfFaulted(Task loop) => loop.ContinueWith(t =>
+    {
+        var failure = t.Exception!.GetBaseException();
+        Log.Fatal(logger, failure.Message, failure);
+        lifetime.StopApplication(ServiceExitCodes.FatalDependency);
+    }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     /// <summary>Where each results partition ends now: this producer's results all land at or after it.</summary>
     private long[] ResultsHighWatermarks(int partitions)
