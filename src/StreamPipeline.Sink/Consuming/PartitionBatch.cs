@@ -18,10 +18,8 @@ internal sealed class PartitionBatch : IDisposable
         Kind = kind;
         StartedAt = startedAt;
         Replay = replay;
-        var tables = SinkTables.For(kind);
-        Tables = tables;
-        Rows = new RowBinaryBuffer[tables.Length];
-        for (var i = 0; i < Rows.Length; i++) Rows[i] = new RowBinaryBuffer();
+        Tables = kind.Tables;
+        Rows = kind.NewRows();
     }
 
     private long _deadLetterBytes;

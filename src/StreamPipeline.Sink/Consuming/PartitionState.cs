@@ -4,14 +4,14 @@ using StreamPipeline.Sink.Decoding;
 namespace StreamPipeline.Sink.Consuming;
 
 /// <summary>What the consumer thread knows about one assigned partition. Touched by the consumer thread only.</summary>
-internal sealed class PartitionState(TopicPartition topicPartition, RecordKind kind, Queue<(long First, long Last)> replay)
+internal sealed class PartitionState(TopicPartition topicPartition, RecordKind kind, ReplayPlan replay)
 {
     public TopicPartition TopicPartition { get; } = topicPartition;
 
     public RecordKind Kind { get; } = kind;
 
     /// <summary>Recorded ranges still to re-insert, oldest first; records are batched along them before anything new.</summary>
-    public Queue<(long First, long Last)> Replay { get; } = replay;
+    public ReplayPlan Replay { get; } = replay;
 
     /// <summary>The batch being filled.</summary>
     public PartitionBatch? Current { get; set; }

@@ -20,12 +20,6 @@ internal sealed partial class SinkWorker
     [LoggerMessage(EventId = 4305, Level = LogLevel.Information, Message = "{Topic}[{Partition}]: replaying {Ranges} recorded but uncommitted batch ranges, offsets {First}..{Last}, with their original deduplication tokens")]
     private static partial void LogReplaying(ILogger logger, string topic, int partition, int ranges, long first, long last);
 
-    [LoggerMessage(EventId = 4306, Level = LogLevel.Warning, Message = "{Topic}[{Partition}]: recorded range {First}..{Last} is no longer in Kafka (retention); skipped")]
-    private static partial void LogReplayRangeGone(ILogger logger, string topic, int partition, long first, long last);
-
-    [LoggerMessage(EventId = 4307, Level = LogLevel.Warning, Message = "Record {Topic}[{Partition}]@{Offset} dead-lettered ({Reason}): {Error}")]
-    private static partial void LogDeadLetter(ILogger logger, string topic, int partition, long offset, string reason, string error);
-
     [LoggerMessage(EventId = 4308, Level = LogLevel.Warning, Message = "Kafka offset commit failed ({Code}: {Reason}); retrying. The inserted rows are safe: an uncommitted range is replayed with its token")]
     private static partial void LogCommitFailed(ILogger logger, string code, string reason);
 

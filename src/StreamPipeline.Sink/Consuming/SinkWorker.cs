@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using StreamPipeline.Sink.DeadLetters;
 using StreamPipeline.Sink.Decoding;
 using StreamPipeline.Sink.Loading;
 using StreamPipeline.Sink.Telemetry;
@@ -10,21 +8,23 @@ using StreamPipeline.Sink.Telemetry;
 namespace StreamPipeline.Sink.Consuming;
 
 /// <summary>
-/// The sink's consumer: a blocking <c>Consume()</c> loop on a dedicated thread that batches each partition's records
-/// along contiguous offset ranges and hands full (or old enough) batches to <see cref="BatchFlusher"/>; the flusher
-/// records the range, inserts with the range's token, and this thread commits <c>last + 1</c>. See
-/// docs/sink-exactly-once.md for why a crash at any point neither loses nor duplicates rows.
+/// The sink's consumer: a blocking <c>Consume()</c> loop on a dedicated thread. Each record goes to the
+/// <see cref="PartitionBatcher"/> (decode, dead-letter, close); closed batches go to <see cref="BatchFlusher"/>, which
+/// records the range, inserts with the range's token, and this thread commits <c>last + 1</c>. Partitions start along
+/// a <see cref="ReplayPlan"/> and end through one method (SinkWorker.Partitions.cs). See docs/sink-exactly-once.md for
+/// why a crash at any point neither loses nor duplicates rows.
 /// </summary>
 internal sealed partial class SinkWorker : IHostedService, IDisposable
 {
     private static readonly TimeSpan LoopTimeout = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan RevokeWait = TimeSpan.FromSeconds(30);
 
     private readonly SinkOptions _settings;
+    private readonly SinkTopics _topics;
     private readonly ConsumerConfig _consumerConfig;
     private readonly BatchFlusher _flusher;
     private readonly ClickHouseLoader _loader;
     private readonly SchemaCatalog _schemas;
+    private readonly PartitionBatcher _batcher;
     private readonly Func<CancellationToken, Task> _prepare;
     private readonly SinkMetrics _metrics;
     private readonly IHostApplicationLifetime _lifetime;
@@ -32,11 +32,9 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly AvroOutput _transcoded = new();
-    private readonly long _maxClockSkewMs;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _insertedBatches;
     private bool _holding;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
     private Exception? _fatal;
@@ -51,6 +49,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         Func<CancellationToken, Task> prepare, SinkMetrics metrics, IHostApplicationLifetime lifetime, ILogger<SinkWorker> logger, TimeProvider time)
     {
         _settings = settings;
+        _topics = SinkTopics.From(settings);
         _consumerConfig = consumerConfig;
         _flusher = flusher;
         _loader = loader;
@@ -60,7 +59,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _lifetime = lifetime;
         _logger = logger;
         _time = time;
-        _maxClockSkewMs = (long)settings.MaxClockSkew.TotalMilliseconds;
+        _batcher = new PartitionBatcher(settings, ResolveSchema, metrics, time, logger);
     }
 
     /// <summary>Migrations applied and the dead-letter topic ensured.</summary>
@@ -127,10 +126,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             })
             .Build();
         _consumer = consumer;
-        List<string> topics = [_settings.MetricsTopic, _settings.PresenceTopic];
-        if (!string.IsNullOrWhiteSpace(_settings.CommandResultsTopic)) topics.Add(_settings.CommandResultsTopic);
-        if (!string.IsNullOrWhiteSpace(_settings.ConnectorDeadLetterTopic)) topics.Add(_settings.ConnectorDeadLetterTopic);
-        consumer.Subscribe(topics);
+        consumer.Subscribe(_topics.Names());
         LogStarted(_logger, _settings.GroupId, _settings.MetricsTopic, _settings.PresenceTopic, _settings.CommandResultsTopic, _settings.Database);
         while (!_stopping.IsCancellationRequested && _fatal is null)
         {
@@ -156,7 +152,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         {
             var explanation = ClickHouseErrors.Explain(_fatal, _settings.Database);
             LogFatal(_logger, explanation, _fatal);
-            AbandonAll();
+            End(consumer, [.. _partitions.Values], PartitionEnd.Fatal);
             consumer.Close();
             return;
         }
@@ -166,116 +162,19 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
 
     private void Handle(PartitionState state, ConsumeResult<byte[]?, byte[]?> result)
     {
-        var offset = result.Offset.Value;
-        var batch = state.Current;
-        if (batch is not null && batch.Replay is { } range && offset > range.Last && !batch.Closed)
+        switch (_batcher.Add(state, result.Offset.Value, result.Message))
         {
-            // The recorded range ends before this record (its tail was deleted by retention): close it as recorded.
-            batch.Closed = true;
-            if (batch.Rejection is null) state.Replay.Dequeue();
-        }
-
-        if (batch is not null && batch.Closed)
-        {
-            // A record fetched before the partition was paused: read it again after the batch is inserted.
-            _consumer!.Seek(result.TopicPartitionOffset);
-            Pause(state);
-            return;
-        }
-
-        if (batch is null && state.Rejected is { } rejected)
-        {
-            // Re-reading a range ClickHouse refused, to dead-letter its records with the reason.
-            state.Rejected = null;
-            batch = state.Current = new PartitionBatch(state.TopicPartition, state.Kind, _time.GetTimestamp(), (rejected.First, rejected.Last)) { Rejection = rejected.Error };
-        }
-
-        if (batch is null)
-        {
-            (long, long)? replay = null;
-            while (state.Replay.Count > 0)
-            {
-                var next = state.Replay.Peek();
-                if (offset <= next.Last)
-                {
-                    replay = next;
-                    break;
-                }
-
-                // Nothing of that recorded range is left in Kafka.
-                LogReplayRangeGone(_logger, state.TopicPartition.Topic, state.TopicPartition.Partition.Value, next.First, next.Last);
-                state.Replay.Dequeue();
-            }
-
-            batch = state.Current = new PartitionBatch(state.TopicPartition, state.Kind, _time.GetTimestamp(), replay);
-        }
-
-        _metrics.RecordsConsumed.Add(1);
-        var value = result.Message.Value;
-        string? reason = null, error = null;
-        if (batch.Rejection is { } rejection)
-        {
-            reason = "batch_rejected";
-            error = rejection;
-        }
-        else if (state.Kind == RecordKind.ConnectorDeadLetter)
-        {
-            // Indexed from its headers; whatever they hold, the row is written (never dead-lettered again).
-            DeadLetterRows.AppendConnectorLetter(result.Message.Headers, result.Message.Key, result.TopicPartitionOffset, result.Message.Timestamp, _time.GetUtcNow().ToUnixTimeMilliseconds(), batch.Rows[0]);
-        }
-        else if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
-        {
-            reason = "bad_magic_byte";
-            error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
-        }
-        else if (ResolveSchema(schemaId, state.Kind) is not { Decode: true } schema)
-        {
-            if (_fatal is not null) return;
-            reason = "unknown_schema_id";
-            error = $"Schema id {schemaId} is not known to the Schema Registry (asked for Sink:SchemaNotFoundGrace), so it cannot be decoded as a {state.Kind} record.";
-        }
-        else
-        {
-            var partition = (ushort)result.Partition.Value;
-            if (schema.Plan is { } plan)
-            {
-                // A writer schema other than the sink's own: rewrite the record into the sink's layout first (Avro schema resolution).
-                _transcoded.Reset();
-                var writer = new AvroSpanReader(body);
-                plan.Transcode(ref writer, _transcoded);
-                if (writer.Error is null && !writer.End) writer.Fail("Bytes left over after the record: the data does not match its writer schema.");
-                error = writer.Error;
-                body = _transcoded.Written;
-            }
-
-            if (error is null)
-            {
-                error = RecordDecoder.Append(state.Kind, body, partition, (ulong)offset, batch.Rows, _maxClockSkewMs, out var skewed);
-                if (skewed) _metrics.ClockSkewedSamples.Add(1);
-            }
-
-            if (error is not null) reason = "invalid_avro";
-        }
-
-        if (reason is not null)
-        {
-            // Metrics and presence are keyed by agent id (docs/kafka-topics.md).
-            var agentId = state.Kind is RecordKind.Metrics or RecordKind.Presence && result.Message.Key is { } key ? System.Text.Encoding.UTF8.GetString(key) : null;
-            batch.AddDeadLetter(new DeadLetter(result.TopicPartitionOffset, result.Message.Key, value, reason, error!, agentId));
-            _metrics.DeadLetter(reason);
-            if (batch.Rejection is null) LogDeadLetter(_logger, result.Topic, result.Partition.Value, offset, reason, error!);
-        }
-
-        batch.Added(offset);
-        if (batch.Replay is { } replayRange ? offset >= replayRange.Last : batch.Records >= _settings.BatchMaxRows || batch.Bytes >= _settings.BatchMaxBytes)
-        {
-            if (batch.Replay is not null && batch.Rejection is null) state.Replay.Dequeue();
-            batch.Closed = true;
-            TryDispatch(state);
+            case BatchStep.ReadAgain:
+                _consumer!.Seek(result.TopicPartitionOffset);
+                Pause(state);
+                break;
+            case BatchStep.Closed:
+                TryDispatch(state);
+                break;
         }
     }
 
-    /// <summary>How to read a schema id; null after an incompatible writer schema stopped the worker.</summary>
+    /// <summary>How to read a schema id (registry outages waited out here); null after an incompatible writer schema stopped the worker.</summary>
     private SchemaResolution? ResolveSchema(int schemaId, RecordKind kind)
     {
         var delay = TimeSpan.FromMilliseconds(200);
@@ -306,12 +205,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         foreach (var state in _partitions.Values)
         {
             CollectFlush(state, consuming: true);
-            if (state.InFlight is null && state.Current is { Records: > 0 } current && !current.Closed && current.Replay is null &&
-                _time.GetElapsedTime(current.StartedAt) >= _settings.BatchMaxDelay)
-            {
-                current.Closed = true;
-            }
-
+            if (state.InFlight is null) _batcher.CloseIfDue(state);
             TryDispatch(state);
         }
 
@@ -404,18 +298,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
             if (consuming)
             {
                 // Everything read after the refused range is read again once its dead letters are out.
-                var (first, last) = batch.Range;
-                if (state.Current is { Closed: true, Rejection: null, Replay: { } recorded })
-                {
-                    // A recorded range already taken off the replay queue: it must still be re-read along its recorded bounds.
-                    var queue = new Queue<(long First, long Last)>([recorded, .. state.Replay]);
-                    state.Replay.Clear();
-                    foreach (var range in queue) state.Replay.Enqueue(range);
-                }
-
-                state.Current?.Dispose();
-                state.Current = null;
-                state.Rejected = (first, last, rejection);
+                var first = PartitionBatcher.Refused(state, batch, rejection);
                 _consumer!.Seek(new TopicPartitionOffset(state.TopicPartition, first));
             }
         }
@@ -435,31 +318,49 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         batch.Dispose();
     }
 
+    /// <summary>Commits what is inserted, at most once a second while commits fail.</summary>
     private void CommitPending(IConsumer<byte[]?, byte[]?> consumer)
     {
+        if (PendingOffsets(_partitions.Values) is not { } offsets || (_lastCommitFailure != 0 && _time.GetElapsedTime(_lastCommitFailure) < TimeSpan.FromSeconds(1))) return;
+        if (!TryCommit(consumer, offsets))
+        {
+            _lastCommitFailure = _time.GetTimestamp();
+            return;
+        }
+
+        _lastCommitFailure = 0;
+        foreach (var committed in offsets)
+        {
+            var state = _partitions[committed.TopicPartition];
+            state.PendingCommit = null;
+            state.OldestUncommitted = null;
+        }
+    }
+
+    /// <summary>The offsets to commit of these partitions; null when none (no allocation on the common path).</summary>
+    private static List<TopicPartitionOffset>? PendingOffsets(Dictionary<TopicPartition, PartitionState>.ValueCollection states)
+    {
         List<TopicPartitionOffset>? offsets = null;
-        foreach (var state in _partitions.Values)
+        foreach (var state in states)
         {
             if (state.PendingCommit is { } offset) (offsets ??= []).Add(new TopicPartitionOffset(state.TopicPartition, offset));
         }
 
-        if (offsets is null || (_lastCommitFailure != 0 && _time.GetElapsedTime(_lastCommitFailure) < TimeSpan.FromSeconds(1))) return;
+        return offsets;
+    }
+
+    private bool TryCommit(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> offsets)
+    {
         try
         {
             consumer.Commit(offsets);
-            _lastCommitFailure = 0;
-            foreach (var committed in offsets)
-            {
-                var state = _partitions[committed.TopicPartition];
-                state.PendingCommit = null;
-                state.OldestUncommitted = null;
-            }
+            return true;
         }
         catch (KafkaException e)
         {
             // The rows are in ClickHouse; if this commit never happens, the range is replayed with its token (a no-op).
-            _lastCommitFailure = _time.GetTimestamp();
             LogCommitFailed(_logger, e.Error.Code.ToString(), e.Error.Reason);
+            return false;
         }
     }
 
@@ -475,235 +376,5 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     {
         _consumer!.Resume([state.TopicPartition]);
         state.Paused = false;
-    }
-
-    /// <summary>Called inside Consume() when the group gives this instance partitions: replay what was recorded but not committed.</summary>
-    internal IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
-    {
-        _consumer = consumer;
-        var start = new List<TopicPartitionOffset>(partitions.Count);
-        foreach (var tp in partitions)
-        {
-            var kind = tp.Topic == _settings.MetricsTopic ? RecordKind.Metrics
-                : tp.Topic == _settings.PresenceTopic ? RecordKind.Presence
-                : tp.Topic == _settings.ConnectorDeadLetterTopic ? RecordKind.ConnectorDeadLetter
-                : RecordKind.CommandResult;
-            var committed = consumer.Committed([tp], TimeSpan.FromSeconds(30))[0].Offset;
-            var from = committed.IsSpecial ? consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).Low.Value : committed.Value;
-            var recorded = RecordedRanges(tp, from);
-            var replay = new Queue<(long First, long Last)>();
-            var previousLast = -1L;
-            if (recorded.Count > 0 && !committed.IsSpecial && committed.Value < recorded[0].First)
-            {
-                // Records between the commit and the first recorded range were never recorded: batch them on their own.
-                replay.Enqueue((committed.Value, recorded[0].First - 1));
-                previousLast = recorded[0].First - 1;
-            }
-
-            foreach (var range in recorded)
-            {
-                if (range.First <= previousLast) continue;
-                replay.Enqueue(range);
-                previousLast = range.Last;
-            }
-
-            _partitions[tp] = new PartitionState(tp, kind, replay);
-            if (replay.Count > 0)
-            {
-                var first = replay.Peek().First;
-                LogReplaying(_logger, tp.Topic, tp.Partition.Value, replay.Count, first, previousLast);
-                start.Add(new TopicPartitionOffset(tp, first));
-            }
-            else
-            {
-                start.Add(new TopicPartitionOffset(tp, Offset.Unset));
-            }
-        }
-
-        _assigned = _partitions.Count;
-        var names = string.Join(", ", partitions);
-        LogAssigned(_logger, partitions.Count, names);
-        return start;
-    }
-
-    private List<(long First, long Last)> RecordedRanges(TopicPartition tp, long from)
-    {
-        while (true)
-        {
-            try
-            {
-                return _loader.RecordedRangesAsync(_settings.GroupId, tp.Topic, tp.Partition.Value, from, _stopping.Token).GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !_stopping.IsCancellationRequested)
-            {
-                LogRecordedRangesUnavailable(_logger, tp.Topic, tp.Partition.Value, e.Message);
-                _stopping.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
-            }
-        }
-    }
-
-    /// <summary>Called inside Consume() before partitions go to another member: finish (or give up) the insert in flight, commit what is inserted, drop the rest.</summary>
-    internal void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
-    {
-        var deadline = Stopwatch.StartNew();
-        var leaving = new List<PartitionState>();
-        foreach (var tpo in partitions)
-        {
-            if (_partitions.Remove(tpo.TopicPartition, out var state)) leaving.Add(state);
-        }
-
-        foreach (var state in leaving)
-        {
-            if (state.InFlight is { } task)
-            {
-                var left = RevokeWait - deadline.Elapsed;
-                if (left <= TimeSpan.Zero || !WaitQuietly(task, left))
-                {
-                    // ClickHouse is down: the next owner replays the recorded range with the same token.
-                    state.Cancel.Cancel();
-                    WaitQuietly(task, TimeSpan.FromSeconds(5));
-                }
-
-                CollectFlush(state);
-            }
-        }
-
-        var offsets = new List<TopicPartitionOffset>();
-        foreach (var state in leaving)
-        {
-            if (state.PendingCommit is { } offset) offsets.Add(new TopicPartitionOffset(state.TopicPartition, offset));
-        }
-
-        if (offsets.Count > 0)
-        {
-            try
-            {
-                consumer.Commit(offsets);
-            }
-            catch (KafkaException e)
-            {
-                LogCommitFailed(_logger, e.Error.Code.ToString(), e.Error.Reason);
-            }
-        }
-
-        foreach (var state in leaving) Forget(state);
-        _assigned = _partitions.Count;
-        var names = string.Join(", ", partitions);
-        LogRevoked(_logger, partitions.Count, names);
-    }
-
-    /// <summary>Called when the group took partitions away without a revoke (session lost): never commit for them.</summary>
-    internal void OnLost(List<TopicPartitionOffset> partitions)
-    {
-        foreach (var tpo in partitions)
-        {
-            if (!_partitions.Remove(tpo.TopicPartition, out var state)) continue;
-            state.Cancel.Cancel();
-            if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
-            ReleaseInFlight(state);
-            Forget(state);
-        }
-
-        _assigned = _partitions.Count;
-        LogLost(_logger, partitions.Count);
-    }
-
-    private void Forget(PartitionState state)
-    {
-        state.Current?.Dispose();
-        state.Current = null;
-        _metrics.RemoveLag(state.TopicPartition.Topic, state.TopicPartition.Partition.Value);
-        // An insert abandoned after the revoke wait may still observe its token: dispose only when nothing runs.
-        if (state.InFlight is null or { IsCompleted: true }) state.Cancel.Dispose();
-    }
-
-    /// <summary>SIGTERM: stop consuming, insert the batches in memory, commit, leave the group. Bounded by Sink:DrainTimeout.</summary>
-    private void Drain(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        var started = Stopwatch.StartNew();
-        var batches = 0;
-        foreach (var state in _partitions.Values)
-        {
-            if (state.Current is { Records: > 0 } current && (current.Replay is null || current.Closed))
-            {
-                current.Closed = true;
-                batches++;
-            }
-        }
-
-        while (started.Elapsed < _settings.DrainTimeout && _fatal is null)
-        {
-            var busy = false;
-            foreach (var state in _partitions.Values)
-            {
-                CollectFlush(state);
-                TryDispatch(state);
-                busy |= state.InFlight is not null || state.Current is { Closed: true };
-            }
-
-            if (!busy) break;
-            WaitForAnyInsert(TimeSpan.FromMilliseconds(50));
-        }
-
-        foreach (var state in _partitions.Values)
-        {
-            if (state.InFlight is not null)
-            {
-                state.Cancel.Cancel();
-                WaitQuietly(state.InFlight, TimeSpan.FromSeconds(5));
-                CollectFlush(state);
-            }
-        }
-
-        _lastCommitFailure = 0;
-        CommitPending(consumer);
-        foreach (var state in _partitions.Values) Forget(state);
-        _partitions.Clear();
-        consumer.Close();
-        LogDrained(_logger, batches, started.Elapsed.TotalMilliseconds);
-    }
-
-    private void AbandonAll()
-    {
-        foreach (var state in _partitions.Values)
-        {
-            state.Cancel.Cancel();
-            if (state.InFlight is { } task) WaitQuietly(task, TimeSpan.FromSeconds(5));
-            ReleaseInFlight(state);
-            Forget(state);
-        }
-
-        _partitions.Clear();
-    }
-
-    /// <summary>Returns the in-flight batch's pooled buffers, but never while an abandoned insert may still stream them.</summary>
-    private static void ReleaseInFlight(PartitionState state)
-    {
-        if (state.InFlightBatch is not { } batch) return;
-        if (state.InFlight is null or { IsCompleted: true }) batch.Dispose();
-        else state.InFlight.ContinueWith(_ => batch.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
-
-    private void WaitForAnyInsert(TimeSpan timeout)
-    {
-        var tasks = new List<Task>();
-        foreach (var state in _partitions.Values)
-        {
-            if (state.InFlight is { } task) tasks.Add(task);
-        }
-
-        if (tasks.Count > 0) Task.WaitAny([.. tasks], timeout);
-    }
-
-    private static bool WaitQuietly(Task task, TimeSpan timeout)
-    {
-        try
-        {
-            return task.Wait(timeout);
-        }
-        catch (AggregateException)
-        {
-            return true;
-        }
     }
 }

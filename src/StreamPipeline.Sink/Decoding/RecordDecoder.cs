@@ -2,17 +2,6 @@ using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Sink.Decoding;
 
-/// <summary>What a topic carries.</summary>
-internal enum RecordKind
-{
-    Metrics,
-    Presence,
-    CommandResult,
-
-    /// <summary>The connector's dead letters (raw frames, the context in headers), indexed into <c>dead_letters</c>.</summary>
-    ConnectorDeadLetter,
-}
-
 /// <summary>
 /// Decodes Confluent-framed Avro records straight into RowBinary rows. Field order follows schemas/avro exactly (the
 /// schema id was checked before, see <see cref="SchemaCatalog"/>). A record that does not decode leaves the buffers as
@@ -22,22 +11,6 @@ internal static class RecordDecoder
 {
     private static readonly byte[] Connected = "CONNECTED"u8.ToArray();
     private static readonly byte[] Disconnected = "DISCONNECTED"u8.ToArray();
-
-    /// <summary>
-    /// Appends one record of <paramref name="kind"/> to its tables' buffers (<see cref="SinkTables.For"/> order); null
-    /// on success, else why not. <paramref name="clockSkewed"/> as for <see cref="AppendMetrics(ReadOnlySpan{byte}, ushort, ulong, RowBinaryBuffer, RowBinaryBuffer, RowBinaryBuffer, long, out bool)"/>.
-    /// </summary>
-    public static string? Append(RecordKind kind, ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer[] rows, long maxClockSkewMs, out bool clockSkewed)
-    {
-        clockSkewed = false;
-        return kind switch
-        {
-            RecordKind.Metrics => AppendMetrics(body, partition, offset, rows[0], rows[1], rows[2], maxClockSkewMs, out clockSkewed),
-            RecordKind.Presence => AppendPresence(body, partition, offset, rows[0]),
-            RecordKind.CommandResult => AppendCommandResult(body, partition, offset, rows[0]),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an Avro record kind."),
-        };
-    }
 
     /// <summary>Appends one metrics sample (samples row + a row per disk + a row per interface); null on success, else why not.</summary>
     public static string? AppendMetrics(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer samples, RowBinaryBuffer disks, RowBinaryBuffer interfaces) =>

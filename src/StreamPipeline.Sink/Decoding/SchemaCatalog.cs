@@ -31,8 +31,6 @@ internal sealed class SchemaCatalog : IDisposable
     private readonly TimeSpan _notFoundGrace;
     private readonly Dictionary<(int Id, RecordKind Kind), SchemaResolution> _known = [];
     private readonly Dictionary<int, (long FirstNotFound, long RetryAt)> _notFound = [];
-    private readonly string _metrics = Canonical(AvroSchemas.MetricsSampleJson);
-    private readonly string _presence = Canonical(AvroSchemas.AgentPresenceJson);
 
     public SchemaCatalog(ISchemaRegistryClient client, TimeProvider time, TimeSpan notFoundGrace)
     {
@@ -46,20 +44,9 @@ internal sealed class SchemaCatalog : IDisposable
     {
     }
 
-    /// <summary>The sink's reader schema of each topic kind. Command results read <c>status</c> as a string, so a status symbol added by a newer dispatcher loads as its name.</summary>
-    internal static AvroSchemaNode ReaderSchema(RecordKind kind) => kind switch
-    {
-        RecordKind.Metrics => MetricsReader,
-        RecordKind.Presence => PresenceReader,
-        RecordKind.CommandResult => CommandResultReader,
-        // The connector's dead letters are raw frames with headers: no schema to read them by.
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "This record kind has no Avro schema."),
-    };
-
-    private static readonly AvroSchemaNode MetricsReader = AvroSchemaNode.Parse(AvroSchemas.MetricsSampleJson);
-    private static readonly AvroSchemaNode PresenceReader = AvroSchemaNode.Parse(AvroSchemas.AgentPresenceJson);
-    private static readonly AvroSchemaNode CommandResultReader =
-        AvroSchemaNode.Parse(CommandResultSchemaJson()).WithFieldType("status", AvroSchemaNode.Primitive(AvroKind.String));
+    /// <summary>The sink's reader schema of a kind (<see cref="RecordKind.ReaderSchema"/>); the connector's dead letters have none.</summary>
+    internal static AvroSchemaNode ReaderSchema(RecordKind kind) =>
+        kind.ReaderSchema ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, "This record kind has no Avro schema.");
 
     /// <summary>Called on the consumer thread; blocks only the first time an id is seen.</summary>
     /// <exception cref="SchemaRegistryUnavailableException">The registry did not answer (or not yet knows the id); try again later.</exception>
@@ -99,14 +86,9 @@ internal sealed class SchemaCatalog : IDisposable
         return match;
     }
 
-    private SchemaResolution Compile(int schemaId, RecordKind kind, string text)
+    private static SchemaResolution Compile(int schemaId, RecordKind kind, string text)
     {
-        var identity = kind switch
-        {
-            RecordKind.Metrics => _metrics,
-            RecordKind.Presence => _presence,
-            _ => null,
-        };
+        var identity = kind.IdentityLayout;
         try
         {
             if (identity is not null && string.Equals(Canonical(text), identity, StringComparison.Ordinal)) return SchemaResolution.Identity;

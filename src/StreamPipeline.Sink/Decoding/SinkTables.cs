@@ -59,13 +59,4 @@ internal static class SinkTables
 
     /// <summary>Tables of a batch of the connector's dead letters.</summary>
     public static readonly SinkTable[] ConnectorDeadLetters = [DeadLetters];
-
-    public static SinkTable[] For(RecordKind kind) => kind switch
-    {
-        RecordKind.Metrics => Metrics,
-        RecordKind.Presence => Presence,
-        RecordKind.CommandResult => CommandResults,
-        RecordKind.ConnectorDeadLetter => ConnectorDeadLetters,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamPipeline.Protocol;
+using StreamPipeline.Sink.Consuming;
 using StreamPipeline.Sink.Decoding;
 using StreamPipeline.Sink.Loading;
 
@@ -33,6 +34,7 @@ internal sealed partial class DeadLetterReplayer(
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
     private readonly MetricsParser _parser = new();
     private readonly AvroOutput _transcoded = new();
+    private readonly SinkTopics _topics = SinkTopics.From(sink);
 
     public async Task<ReplayReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -89,9 +91,8 @@ internal sealed partial class DeadLetterReplayer(
     {
         if (chunk.Count == 0) return;
         var kind = chunk[0].Kind;
-        var tables = SinkTables.For(kind);
-        var rows = new RowBinaryBuffer[tables.Length];
-        for (var i = 0; i < rows.Length; i++) rows[i] = new RowBinaryBuffer();
+        var tables = kind.Tables;
+        var rows = kind.NewRows();
         try
         {
             var loaded = new List<ReplayLetter>(chunk.Count);
@@ -188,7 +189,7 @@ internal sealed partial class DeadLetterReplayer(
             offset = (ulong)letter.Id.Offset;
         }
 
-        return RecordDecoder.Append(letter.Kind, body, partition, offset, rows, (long)sink.MaxClockSkew.TotalMilliseconds, out _) is null ? null : "invalid_avro";
+        return letter.Kind.Append(body, partition, offset, rows, (long)sink.MaxClockSkew.TotalMilliseconds, out _) is null ? null : "invalid_avro";
     }
 
     /// <summary>What a dead letter is a copy of, from its headers; null (counted) when it cannot be replayed at all.</summary>
@@ -197,11 +198,9 @@ internal sealed partial class DeadLetterReplayer(
         var message = result.Message;
         if (Header(message, DeadLetterHeaders.SourceTopic) is { } source)
         {
-            RecordKind? kind = source == sink.MetricsTopic ? RecordKind.Metrics
-                : source == sink.PresenceTopic ? RecordKind.Presence
-                : source == sink.CommandResultsTopic ? RecordKind.CommandResult
-                : null;
-            if (kind is null)
+            // The connector's dead letters are raw frames, never the sink's own dead letters' source.
+            var kind = _topics.Find(source)?.Kind;
+            if (kind is null || kind == RecordKind.ConnectorDeadLetter)
             {
                 report.Fail("unknown_source_topic");
                 return null;
@@ -214,7 +213,7 @@ internal sealed partial class DeadLetterReplayer(
                 return null;
             }
 
-            return new ReplayLetter(new RecordId(source, partition, offset), kind.Value, false, result.TopicPartitionOffset, message);
+            return new ReplayLetter(new RecordId(source, partition, offset), kind, false, result.TopicPartitionOffset, message);
         }
 
         if (Header(message, DeadLetterHeaders.AgentId) is not null)

@@ -1,0 +1,19 @@
+using StreamPipeline.Sink.Decoding;
+
+namespace StreamPipeline.Sink.Tests.Decoding;
+
+public sealed class RecordKindTests
+{
+    [Fact]
+    public void Kinds_TablesNamesAndSchemas_AsTheContractsSay()
+    {
+        Assert.Equal(new[] { "metrics_samples", "metrics_disks", "metrics_interfaces" }, RecordKind.Metrics.Tables.Select(t => t.Name));
+        Assert.Equal(new[] { "agent_presence" }, RecordKind.Presence.Tables.Select(t => t.Name));
+        Assert.Equal(new[] { "command_log" }, RecordKind.CommandResult.Tables.Select(t => t.Name));
+        Assert.Equal(new[] { "dead_letters" }, RecordKind.ConnectorDeadLetter.Tables.Select(t => t.Name));
+        // The names are part of dead_letter_replays tokens: they must not change.
+        Assert.Equal(new[] { "Metrics", "Presence", "CommandResult", "ConnectorDeadLetter" }, new[] { RecordKind.Metrics, RecordKind.Presence, RecordKind.CommandResult, RecordKind.ConnectorDeadLetter }.Select(k => k.ToString()));
+        Assert.Null(RecordKind.ConnectorDeadLetter.ReaderSchema);
+        Assert.Null(RecordKind.CommandResult.IdentityLayout);
+    }
+}
