@@ -17,6 +17,15 @@ public static class Retry
     /// </summary>
     public static ResiliencePipeline Forever(Func<Exception, bool> transient, Action<Exception, TimeSpan> onRetry, TimeProvider? time = null,
         TimeSpan? first = null, TimeSpan? max = null) =>
+        Forever(transient, (e, delay, _) => onRetry(e, delay), time, first, max);
+
+    /// <summary>
+    /// As <see cref="Forever(Func{Exception, bool}, Action{Exception, TimeSpan}, TimeProvider?, TimeSpan?, TimeSpan?)"/>,
+    /// for a pipeline built once and shared by many operations: <paramref name="onRetry"/> also sees the execution's
+    /// <see cref="ResilienceContext"/>, whose properties say which operation is retried.
+    /// </summary>
+    public static ResiliencePipeline Forever(Func<Exception, bool> transient, Action<Exception, TimeSpan, ResilienceContext> onRetry, TimeProvider? time = null,
+        TimeSpan? first = null, TimeSpan? max = null) =>
         new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
             .AddRetry(new RetryStrategyOptions
             {
@@ -28,7 +37,7 @@ public static class Retry
                 MaxDelay = max ?? TimeSpan.FromSeconds(10),
                 OnRetry = args =>
                 {
-                    onRetry(args.Outcome.Exception!, args.RetryDelay);
+                    onRetry(args.Outcome.Exception!, args.RetryDelay, args.Context);
                     return default;
                 },
             })

@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.ServiceDefaults;
 using StreamPipeline.Sink.Consuming;
@@ -112,32 +113,24 @@ public static partial class SinkExtensions
         }
 
         var loader = sp.GetRequiredService<ClickHouseLoader>();
-        var delay = TimeSpan.FromMilliseconds(250);
-        while (true)
+        var retry = Retry.Forever(
+            e => ClickHouseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested,
+            (e, delay) => LogClickHouseUnavailable(logger, e.Message, delay.TotalSeconds),
+            sp.GetRequiredService<TimeProvider>(), first: TimeSpan.FromMilliseconds(250), max: TimeSpan.FromSeconds(5));
+        await retry.ExecuteAsync(async ct =>
         {
-            try
+            if (sink.ApplyMigrations)
             {
-                if (sink.ApplyMigrations)
-                {
-                    var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink, sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Cluster), cancellationToken);
-                    LogMigrated(logger, sink.Database, applied);
-                }
-
-                var problems = await DeduplicationWindowCheck.ProblemsAsync(loader.Client, sink, cancellationToken);
-                if (problems.Count > 0)
-                {
-                    throw new InvalidOperationException("A replay after a crash could insert twice: " + string.Join(" ", problems));
-                }
-
-                return;
+                var applied = await new MigrationRunner(loader.Client, logger).ApplyAsync(MigrationSettings.From(sink, sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Cluster), ct);
+                LogMigrated(logger, sink.Database, applied);
             }
-            catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+
+            var problems = await DeduplicationWindowCheck.ProblemsAsync(loader.Client, sink, ct);
+            if (problems.Count > 0)
             {
-                LogClickHouseUnavailable(logger, e.Message, delay.TotalSeconds);
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+                throw new InvalidOperationException("A replay after a crash could insert twice: " + string.Join(" ", problems));
             }
-        }
+        }, cancellationToken);
     }
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "ClickHouse database {Database} up to date ({Applied} migrations applied now)")]
