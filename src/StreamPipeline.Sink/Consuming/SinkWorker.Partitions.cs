@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Sink.Loading;
 
 namespace StreamPipeline.Sink.Consuming;
@@ -58,18 +59,13 @@ internal sealed partial class SinkWorker
     /// <summary>The ledger's ranges of the partition from <paramref name="from"/>; waits for ClickHouse (the assignment cannot go on without them).</summary>
     private List<(long First, long Last)> RecordedRanges(TopicPartition tp, long from)
     {
-        while (true)
-        {
-            try
-            {
-                return _loader.RecordedRangesAsync(_settings.GroupId, tp.Topic, tp.Partition.Value, from, _stopping.Token).GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (ClickHouseErrors.IsTransient(e) && !_stopping.IsCancellationRequested)
-            {
-                LogRecordedRangesUnavailable(_logger, tp.Topic, tp.Partition.Value, e.Message);
-                _stopping.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
-            }
-        }
+        var retry = Retry.Forever(
+            ClickHouseErrors.IsTransient,
+            (e, _) => LogRecordedRangesUnavailable(_logger, tp.Topic, tp.Partition.Value, e.Message),
+            _time, first: TimeSpan.FromSeconds(1), max: TimeSpan.FromSeconds(5));
+        return retry.Execute(
+            token => _loader.RecordedRangesAsync(_settings.GroupId, tp.Topic, tp.Partition.Value, from, token).GetAwaiter().GetResult(),
+            _stopping.Token);
     }
 
     /// <summary>Called inside Consume() before partitions go to another member.</summary>

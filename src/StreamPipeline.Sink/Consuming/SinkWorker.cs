@@ -1,6 +1,10 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Polly;
+using StreamPipeline.Kafka.Consuming;
+using StreamPipeline.Kafka.Resilience;
+using StreamPipeline.ServiceDefaults.Hosting;
 using StreamPipeline.Sink.Decoding;
 using StreamPipeline.Sink.Loading;
 using StreamPipeline.Sink.Telemetry;
@@ -32,11 +36,11 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ResiliencePipeline _registryWait;
     private long _insertedBatches;
     private bool _holding;
     private IConsumer<byte[]?, byte[]?>? _consumer;
-    private Thread? _thread;
+    private Task? _loop;
     private Exception? _fatal;
     private long _lastLagUpdate;
     private long _lastCommitFailure;
@@ -60,6 +64,14 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         _logger = logger;
         _time = time;
         _batcher = new PartitionBatcher(settings, ResolveSchema, metrics, time, logger);
+        _registryWait = Retry.Forever(
+            e => e is SchemaRegistryUnavailableException,
+            (e, delay) =>
+            {
+                _metrics.SchemaLookupFailed(((SchemaRegistryUnavailableException)e).NotFound);
+                LogRegistryUnavailable(_logger, e.Message, delay.TotalSeconds);
+            },
+            time, max: TimeSpan.FromSeconds(5));
     }
 
     /// <summary>Migrations applied and the dead-letter topic ensured.</summary>
@@ -70,15 +82,14 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _thread = new Thread(Run) { Name = "sink-consumer", IsBackground = true };
-        _thread.Start();
+        _loop = ConsumeThread.Start("sink-consumer", _ => Run(), _stopping.Token);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        if (_thread is not null) await _stopped.Task.WaitAsync(cancellationToken);
+        if (_loop is not null) await Task.WhenAny(_loop).WaitAsync(cancellationToken);
     }
 
     public void Dispose() => _stopping.Dispose();
@@ -103,13 +114,7 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
         }
         finally
         {
-            if (_fatal is not null)
-            {
-                Environment.ExitCode = 2;
-                _lifetime.StopApplication();
-            }
-
-            _stopped.TrySetResult();
+            if (_fatal is not null) _lifetime.StopApplication(ServiceExitCodes.SinkFatal);
         }
     }
 
@@ -177,26 +182,16 @@ internal sealed partial class SinkWorker : IHostedService, IDisposable
     /// <summary>How to read a schema id (registry outages waited out here); null after an incompatible writer schema stopped the worker.</summary>
     private SchemaResolution? ResolveSchema(int schemaId, RecordKind kind)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
+        try
         {
-            try
-            {
-                return _schemas.Resolve(schemaId, kind);
-            }
-            catch (SchemaRegistryUnavailableException e)
-            {
-                _metrics.SchemaLookupFailed(e.NotFound);
-                LogRegistryUnavailable(_logger, e.Message, delay.TotalSeconds);
-                if (_stopping.Token.WaitHandle.WaitOne(delay)) throw new OperationCanceledException(_stopping.Token);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
-            }
-            catch (SchemaIncompatibleException e)
-            {
-                // Nothing of this batch is recorded or committed: after the fix the sink resumes at the committed offset.
-                _fatal ??= e;
-                return null;
-            }
+            // Per record: the static callback and its state allocate nothing; a known id returns at the first attempt.
+            return _registryWait.Execute(static (lookup, _) => lookup.Schemas.Resolve(lookup.Id, lookup.Kind), (Schemas: _schemas, Id: schemaId, Kind: kind), _stopping.Token);
+        }
+        catch (SchemaIncompatibleException e)
+        {
+            // Nothing of this batch is recorded or committed: after the fix the sink resumes at the committed offset.
+            _fatal ??= e;
+            return null;
         }
     }
 
