@@ -52,7 +52,7 @@ public class MetricsFrameBenchmarks
         _registry = await EmbeddedSchemaRegistry.StartAsync(new EmbeddedSchemaRegistryOptions(), CancellationToken.None);
         _registryClient = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = _registry.Url.ToString() });
         _serializer = new AvroSerializer<GenericRecord>(_registryClient, new AvroSerializerConfig { AutoRegisterSchemas = true });
-        _schema = (RecordSchema)Avro.Schema.Parse(AvroSchemas.MetricsSampleJson);
+        _schema = (RecordSchema)Avro.Schema.Parse(AvroSchemas.MetricsSample.Json);
         _diskSchema = (RecordSchema)((ArraySchema)_schema["disks"].Schema).ItemSchema;
         _nicSchema = (RecordSchema)((ArraySchema)_schema["network_interfaces"].Schema).ItemSchema;
 

@@ -51,11 +51,11 @@ public sealed class RecordDecoderTests
     [Fact]
     public void Canonical_SchemaFileAndApacheAvroRendering_AreTheSameLayout()
     {
-        var rendered = Avro.Schema.Parse(AvroSchemas.MetricsSampleJson).ToString();
+        var rendered = Avro.Schema.Parse(AvroSchemas.MetricsSample.Json).ToString();
 
-        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(rendered));
-        Assert.NotEqual(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(AvroSchemas.AgentPresenceJson));
-        Assert.Equal(SchemaCatalog.Canonical(SchemaCatalog.CommandResultSchemaJson()), SchemaCatalog.Canonical(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema.ToString()));
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json), SchemaCatalog.Canonical(rendered));
+        Assert.NotEqual(SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json), SchemaCatalog.Canonical(AvroSchemas.AgentPresence.Json));
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.CommandResult.Json), SchemaCatalog.Canonical(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema.ToString()));
     }
 
     [Fact]
