@@ -58,7 +58,11 @@ public class MetricsFrameBenchmarks
 
         // Registers the schema and caches its id: the measured calls never reach the registry.
         var confluentBytes = await _serializer.SerializeAsync(ToGenericRecord(_frame), _context);
-        var schemaId = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(confluentBytes.AsSpan(1));
+        if (!ConfluentWireFormat.TryReadHeader(confluentBytes, out var schemaId, out _))
+        {
+            throw new InvalidOperationException(ConfluentWireFormat.NotFramedError);
+        }
+
         _writer = new MetricsAvroWriter(schemaId);
 
         // Both paths must produce the same bytes, or the comparison means nothing.

@@ -253,7 +253,7 @@ internal sealed class SinkThroughputHarness : IHarness
             var buffers = new[] { new RowBinaryBuffer(), new RowBinaryBuffer(), new RowBinaryBuffer() };
             for (var i = start; i < Math.Min(records.Count, start + batch); i++)
             {
-                RecordDecoder.AppendMetrics(records[i].AsSpan(5), 0, (ulong)i, buffers[0], buffers[1], buffers[2]);
+                RecordDecoder.AppendMetrics(records[i].AsSpan(ConfluentWireFormat.HeaderSize), 0, (ulong)i, buffers[0], buffers[1], buffers[2]);
             }
 
             encoded.Add(buffers);

@@ -140,7 +140,7 @@ public sealed class SchemaEvolutionTests(SinkFixture fixture)
     private static byte[] Encode(string writerJson, MetricsSample sample, int schemaId, Action<GenericRecord>? extra = null)
     {
         var v1 = AvroSchema.Parse(AvroSchemas.MetricsSample.Json);
-        var old = new GenericDatumReader<GenericRecord>(v1, v1).Read(null!, new BinaryDecoder(new MemoryStream(SampleData.Encode(sample, 1).AsSpan(5).ToArray())));
+        var old = new GenericDatumReader<GenericRecord>(v1, v1).Read(null!, new BinaryDecoder(new MemoryStream(SampleData.Encode(sample, 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray())));
         var writer = (Avro.RecordSchema)AvroSchema.Parse(writerJson);
         var record = new GenericRecord(writer);
         foreach (var field in writer.Fields)

@@ -126,7 +126,7 @@ public sealed class AvroResolverTests
         }
     }
 
-    private static byte[] Body(MetricsSample sample) => SampleData.Encode(sample, 1).AsSpan(5).ToArray();
+    private static byte[] Body(MetricsSample sample) => SampleData.Encode(sample, 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray();
 
     private static GenericRecord ReadV1(MetricsSample sample)
     {
