@@ -1,9 +1,11 @@
 namespace StreamPipeline.Protocol;
 
 /// <summary>
-/// Kafka header names on a dead letter: a frame the backend refused, kept as the raw bytes received (the record value)
-/// so nothing is lost, keyed by agent id. Header values are UTF-8 text. The names are the ones the edge connector already
-/// writes (KafkaPublisher.PublishDeadLetterAsync); see schemas/avro/README.md.
+/// Kafka header names on a dead letter, for both publishers: the edge connector's (a frame it refused, kept as the raw
+/// bytes received, on <c>agent-metrics-dlq</c>; KafkaPublisher.PublishDeadLetterAsync) and the sink's (a record it
+/// could not load, on <c>agent-metrics-sink-dlq</c>; DeadLetterPublisher), and for their readers (the sink's
+/// <c>dead_letters</c> index and dead-letter replay). Header values are UTF-8 text; the names are a contract with
+/// operators' tools (kcat, replay): never rename one. See schemas/avro/README.md.
 /// </summary>
 public static class DeadLetterHeaders
 {

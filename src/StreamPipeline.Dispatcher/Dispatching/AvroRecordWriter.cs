@@ -1,12 +1,12 @@
-using System.Buffers.Binary;
 using Avro;
 using Avro.Generic;
 using Avro.IO;
+using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Dispatcher.Dispatching;
 
 /// <summary>
-/// Writes a record as Confluent's AvroSerializer does (magic byte 0, big-endian schema id, Avro binary body) but
+/// Writes a record as Confluent's AvroSerializer does (<see cref="ConfluentWireFormat"/>, then the Avro binary body) but
 /// synchronously, with the schema id registered once at start, so the engine can produce under its lock.
 /// </summary>
 internal sealed class AvroRecordWriter(RecordSchema schema, int schemaId)
@@ -18,9 +18,8 @@ internal sealed class AvroRecordWriter(RecordSchema schema, int schemaId)
     public byte[] Write(GenericRecord record)
     {
         using var stream = new MemoryStream(256);
-        Span<byte> header = stackalloc byte[5];
-        header[0] = 0;
-        BinaryPrimitives.WriteInt32BigEndian(header[1..], SchemaId);
+        Span<byte> header = stackalloc byte[ConfluentWireFormat.HeaderSize];
+        ConfluentWireFormat.WriteHeader(header, SchemaId);
         stream.Write(header);
         _writer.Write(record, new BinaryEncoder(stream));
         return stream.ToArray();

@@ -24,8 +24,8 @@ internal sealed partial class SchemaRegistration(
         {
             var ids = await Kafka.Schemas.SchemaRegistration.RegisterAsync(client, kafka.Value.SchemaRegistryUrl,
             [
-                (options.Value.MetricsTopic + "-value", AvroSchemas.MetricsSampleJson),
-                (options.Value.PresenceTopic + "-value", AvroSchemas.AgentPresenceJson),
+                (options.Value.MetricsTopic + "-value", AvroSchemas.MetricsSample.Json),
+                (options.Value.PresenceTopic + "-value", AvroSchemas.AgentPresence.Json),
             ], (e, delay) => LogRegistryUnavailable(logger, kafka.Value.SchemaRegistryUrl, e.Message, delay.TotalSeconds), cancellationToken: stoppingToken);
             publisher.UseSchemas(ids[0], ids[1]);
             LogRegistered(logger, ids[0], ids[1]);

@@ -126,12 +126,12 @@ internal sealed partial class KafkaPublisher : IDisposable
     {
         var headers = new Headers
         {
-            { "reason", Encoding.UTF8.GetBytes(reason) },
-            { "error", Encoding.UTF8.GetBytes(message) },
-            { "agent_id", Encoding.UTF8.GetBytes(agentId) },
-            { "connector_id", Encoding.UTF8.GetBytes(_options.ConnectorId) },
-            { "session_id", Encoding.UTF8.GetBytes(sessionId) },
-            { "received_time_ms", Encoding.UTF8.GetBytes(_time.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason) },
+            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(message) },
+            { DeadLetterHeaders.AgentId, Encoding.UTF8.GetBytes(agentId) },
+            { DeadLetterHeaders.ConnectorId, Encoding.UTF8.GetBytes(_options.ConnectorId) },
+            { DeadLetterHeaders.SessionId, Encoding.UTF8.GetBytes(sessionId) },
+            { DeadLetterHeaders.ReceivedTimeMs, Encoding.UTF8.GetBytes(_time.GetUtcNow().ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)) },
         };
         if (redact) headers.Add(DeadLetterHeaders.Redacted, Encoding.UTF8.GetBytes("the frame may carry a credential; its body is not kept"));
         return ProduceOtherAsync(new TopicPartition(_options.DeadLetterTopic, Partition.Any), agentId, redact ? [] : frame.ToArray(), headers, ct);

@@ -1,21 +1,23 @@
 using Avro;
 using Avro.Generic;
+using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Kafka.Contracts;
 
 /// <summary>
 /// Maps the command contracts to and from Avro <see cref="GenericRecord"/>s of the schemas in schemas/avro
-/// (embedded in this assembly), so they go through Confluent's Avro serdes and the Schema Registry.
+/// (<see cref="AvroSchemas"/>, embedded in StreamPipeline.Protocol), so they go through Confluent's Avro serdes and the
+/// Schema Registry.
 /// </summary>
 public static class ContractCodec
 {
-    public static RecordSchema AgentCommandSchema { get; } = Load("agent-command.avsc");
-    public static RecordSchema CommandResultSchema { get; } = Load("command-result.avsc");
-    public static RecordSchema ConnectorRequestSchema { get; } = Load("connector-request.avsc");
-    public static RecordSchema ConnectorResponseSchema { get; } = Load("connector-response.avsc");
+    public static RecordSchema AgentCommandSchema { get; } = Parse(AvroSchemas.AgentCommand);
+    public static RecordSchema CommandResultSchema { get; } = Parse(AvroSchemas.CommandResult);
+    public static RecordSchema ConnectorRequestSchema { get; } = Parse(AvroSchemas.ConnectorRequest);
+    public static RecordSchema ConnectorResponseSchema { get; } = Parse(AvroSchemas.ConnectorResponse);
 
     /// <summary>The dispatchers' internal per-partition state (schemas/avro/dispatcher-state.avsc).</summary>
-    public static RecordSchema DispatcherStateSchema { get; } = Load("dispatcher-state.avsc");
+    public static RecordSchema DispatcherStateSchema { get; } = Parse(AvroSchemas.DispatcherState);
 
     private static readonly string[] StatusSymbols = ["OK", "ERROR", "TIMEOUT", "EXPIRED", "REJECTED", "OUTCOME_UNKNOWN"];
     private static readonly string[] KindSymbols = ["RESPONSE", "AGENT_NOT_CONNECTED", "AGENT_DISCONNECTED"];
@@ -162,11 +164,5 @@ public static class ContractCodec
         _ => throw new InvalidCastException($"Expected a timestamp, got {value.GetType().Name}."),
     };
 
-    private static RecordSchema Load(string file)
-    {
-        using var stream = typeof(ContractCodec).Assembly.GetManifestResourceStream("StreamPipeline.Kafka.Schemas." + file)
-            ?? throw new InvalidOperationException($"Schema {file} is not embedded in StreamPipeline.Kafka.");
-        using var reader = new StreamReader(stream);
-        return (RecordSchema)Schema.Parse(reader.ReadToEnd());
-    }
+    private static RecordSchema Parse(AvroSchemaFile file) => (RecordSchema)Schema.Parse(file.Json);
 }

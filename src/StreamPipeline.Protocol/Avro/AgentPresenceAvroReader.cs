@@ -1,6 +1,11 @@
+using System.Text;
+
 namespace StreamPipeline.Protocol;
 
-/// <summary>Decodes a Confluent-framed <c>streampipeline.v1.AgentPresence</c>. For consumers (e.g. the dispatcher's ownership table) and tests.</summary>
+/// <summary>
+/// Decodes a Confluent-framed <c>streampipeline.v1.AgentPresence</c>. For consumers (e.g. the dispatcher's ownership table)
+/// and tests; reads with <see cref="AvroSpanReader"/> (errors as values) and turns its error into an exception at the end.
+/// </summary>
 public static class AgentPresenceAvroReader
 {
     /// <summary>Reads <paramref name="message"/>; <paramref name="schemaId"/> is the id from the framing.</summary>
@@ -9,33 +14,36 @@ public static class AgentPresenceAvroReader
     {
         if (!ConfluentWireFormat.TryReadHeader(message, out schemaId, out var body))
         {
-            throw new InvalidDataException("Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).");
+            throw new InvalidDataException(ConfluentWireFormat.NotFramedError);
         }
 
-        var avro = new AvroBinaryReader(body);
+        var avro = new AvroSpanReader(body);
         var presence = new AgentPresence
         {
-            AgentId = avro.ReadString(),
-            ConnectorId = avro.ReadString(),
-            SessionId = avro.ReadString(),
+            AgentId = Encoding.UTF8.GetString(avro.ReadString()),
+            ConnectorId = Encoding.UTF8.GetString(avro.ReadString()),
+            SessionId = Encoding.UTF8.GetString(avro.ReadString()),
             Epoch = avro.ReadLong(),
             Status = avro.ReadInt() switch
             {
                 0 => PresenceStatus.Connected,
                 1 => PresenceStatus.Disconnected,
-                var symbol => throw new InvalidDataException($"PresenceStatus symbol {symbol} does not exist."),
+                var symbol => Fail(ref avro, symbol),
             },
-            Reason = avro.ReadString(),
-            RemoteAddress = avro.ReadString(),
+            Reason = Encoding.UTF8.GetString(avro.ReadString()),
+            RemoteAddress = Encoding.UTF8.GetString(avro.ReadString()),
             EventTimeMs = avro.ReadLong(),
             ConnectedTimeMs = avro.ReadLong(),
         };
 
-        if (!avro.End)
-        {
-            throw new InvalidDataException("Bytes left over after the AgentPresence record: wrong schema for this message?");
-        }
-
+        if (avro.Error is null && !avro.End) avro.Fail("Bytes left over after the AgentPresence record: wrong schema for this message?");
+        avro.ThrowIfError();
         return presence;
+    }
+
+    private static PresenceStatus Fail(ref AvroSpanReader avro, int symbol)
+    {
+        avro.Fail($"PresenceStatus symbol {symbol} does not exist.");
+        return default;
     }
 }

@@ -14,6 +14,9 @@ public static class ConfluentWireFormat
     /// <summary>Bytes before the Avro body.</summary>
     public const int HeaderSize = 5;
 
+    /// <summary>What is wrong with a message <see cref="TryReadHeader"/> refuses (for dead letters and exceptions).</summary>
+    public const string NotFramedError = "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
+
     /// <summary>Writes the 5-byte header into <paramref name="destination"/>.</summary>
     public static void WriteHeader(Span<byte> destination, int schemaId)
     {

@@ -10,7 +10,7 @@ namespace StreamPipeline.Protocol;
 /// </summary>
 public sealed class MetricsAvroWriter
 {
-    /// <summary>Creates a writer that frames every record with <paramref name="schemaId"/> (the id the registry gave <see cref="AvroSchemas.MetricsSampleJson"/>).</summary>
+    /// <summary>Creates a writer that frames every record with <paramref name="schemaId"/> (the id the registry gave <see cref="AvroSchemas.MetricsSample.Json"/>).</summary>
     public MetricsAvroWriter(int schemaId) => SchemaId = schemaId;
 
     /// <summary>The schema id written after the magic byte.</summary>

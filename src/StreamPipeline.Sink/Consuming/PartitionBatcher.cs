@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using StreamPipeline.Protocol;
 using StreamPipeline.Sink.DeadLetters;
 using StreamPipeline.Sink.Decoding;
 using StreamPipeline.Sink.Telemetry;
@@ -84,10 +85,10 @@ internal sealed partial class PartitionBatcher(SinkOptions settings, SchemaLooku
             // Indexed from its headers; whatever they hold, the row is written (never dead-lettered again).
             DeadLetterRows.AppendConnectorLetter(message.Headers, message.Key, new TopicPartitionOffset(state.TopicPartition, offset), message.Timestamp, time.GetUtcNow().ToUnixTimeMilliseconds(), batch.Rows[0]);
         }
-        else if (value is null || !RecordDecoder.TryUnframe(value, out var schemaId, out var body))
+        else if (value is null || !ConfluentWireFormat.TryReadHeader(value, out var schemaId, out var body))
         {
             reason = "bad_magic_byte";
-            error = value is null ? "Record has no value (null)." : "Not a Confluent-framed message (expected magic byte 0 and a 4-byte schema id).";
+            error = value is null ? "Record has no value (null)." : ConfluentWireFormat.NotFramedError;
         }
         else if (schemas(schemaId, kind) is not { } schema)
         {

@@ -3,9 +3,10 @@ using StreamPipeline.Protocol;
 namespace StreamPipeline.Sink.Decoding;
 
 /// <summary>
-/// Decodes Confluent-framed Avro records straight into RowBinary rows. Field order follows schemas/avro exactly (the
-/// schema id was checked before, see <see cref="SchemaCatalog"/>). A record that does not decode leaves the buffers as
-/// they were and returns the reason.
+/// Decodes Avro record bodies (unframed by <see cref="ConfluentWireFormat"/>) straight into RowBinary rows, with the
+/// shared <see cref="AvroSpanReader"/> (errors as values, nothing allocated). Field order follows schemas/avro exactly
+/// (the schema id was checked before, see <see cref="SchemaCatalog"/>). A record that does not decode leaves the
+/// buffers as they were and returns the reason.
 /// </summary>
 internal static class RecordDecoder
 {
@@ -185,8 +186,4 @@ internal static class RecordDecoder
         log.EndRow();
         return null;
     }
-
-    /// <summary>The Avro body after the Confluent header, or why the framing is wrong.</summary>
-    public static bool TryUnframe(ReadOnlySpan<byte> message, out int schemaId, out ReadOnlySpan<byte> body) =>
-        ConfluentWireFormat.TryReadHeader(message, out schemaId, out body);
 }

@@ -14,12 +14,12 @@ internal sealed class RecordKind
 {
     /// <summary><c>streampipeline.v1.MetricsSample</c>: a samples row, a row per disk, a row per interface.</summary>
     public static readonly RecordKind Metrics = new(
-        "Metrics", SinkTables.Metrics, AvroSchemaNode.Parse(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson),
+        "Metrics", SinkTables.Metrics, AvroSchemaNode.Parse(AvroSchemas.MetricsSample.Json), SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json),
         keyedByAgent: true, AppendMetrics);
 
     /// <summary><c>streampipeline.v1.AgentPresence</c>, into <c>agent_presence</c>.</summary>
     public static readonly RecordKind Presence = new(
-        "Presence", SinkTables.Presence, AvroSchemaNode.Parse(AvroSchemas.AgentPresenceJson), SchemaCatalog.Canonical(AvroSchemas.AgentPresenceJson),
+        "Presence", SinkTables.Presence, AvroSchemaNode.Parse(AvroSchemas.AgentPresence.Json), SchemaCatalog.Canonical(AvroSchemas.AgentPresence.Json),
         keyedByAgent: true, AppendPresence);
 
     /// <summary>
@@ -28,7 +28,7 @@ internal sealed class RecordKind
     /// </summary>
     public static readonly RecordKind CommandResult = new(
         "CommandResult", SinkTables.CommandResults,
-        AvroSchemaNode.Parse(SchemaCatalog.CommandResultSchemaJson()).WithFieldType("status", AvroSchemaNode.Primitive(AvroKind.String)), identityLayout: null,
+        AvroSchemaNode.Parse(AvroSchemas.CommandResult.Json).WithFieldType("status", AvroSchemaNode.Primitive(AvroKind.String)), identityLayout: null,
         keyedByAgent: false, AppendCommandResult);
 
     /// <summary>The connector's dead letters (raw frames, the context in headers), indexed into <c>dead_letters</c> from their headers: no schema.</summary>

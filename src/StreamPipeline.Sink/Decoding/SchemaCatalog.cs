@@ -106,16 +106,6 @@ internal sealed class SchemaCatalog : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>schemas/avro/command-result.avsc as embedded in StreamPipeline.Kafka (the command contracts' home).</summary>
-    internal static string CommandResultSchemaJson()
-    {
-        const string name = "StreamPipeline.Kafka.Schemas.command-result.avsc";
-        using var stream = typeof(Kafka.Contracts.ContractCodec).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"Embedded schema '{name}' is missing from StreamPipeline.Kafka.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
     /// <summary>
     /// The binary layout a schema describes: the record's name, then field names and types in order (unions, enum
     /// symbols, array items), ignoring docs, defaults, logical types, namespaces and JSON formatting, so the text the

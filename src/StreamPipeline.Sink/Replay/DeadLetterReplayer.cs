@@ -163,7 +163,7 @@ internal sealed partial class DeadLetterReplayer(
         }
         else
         {
-            if (!RecordDecoder.TryUnframe(value, out var schemaId, out body)) return "bad_magic_byte";
+            if (!ConfluentWireFormat.TryReadHeader(value, out var schemaId, out body)) return "bad_magic_byte";
             SchemaResolution resolution;
             try
             {

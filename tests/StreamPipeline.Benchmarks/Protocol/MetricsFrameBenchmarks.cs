@@ -52,13 +52,17 @@ public class MetricsFrameBenchmarks
         _registry = await EmbeddedSchemaRegistry.StartAsync(new EmbeddedSchemaRegistryOptions(), CancellationToken.None);
         _registryClient = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = _registry.Url.ToString() });
         _serializer = new AvroSerializer<GenericRecord>(_registryClient, new AvroSerializerConfig { AutoRegisterSchemas = true });
-        _schema = (RecordSchema)Avro.Schema.Parse(AvroSchemas.MetricsSampleJson);
+        _schema = (RecordSchema)Avro.Schema.Parse(AvroSchemas.MetricsSample.Json);
         _diskSchema = (RecordSchema)((ArraySchema)_schema["disks"].Schema).ItemSchema;
         _nicSchema = (RecordSchema)((ArraySchema)_schema["network_interfaces"].Schema).ItemSchema;
 
         // Registers the schema and caches its id: the measured calls never reach the registry.
         var confluentBytes = await _serializer.SerializeAsync(ToGenericRecord(_frame), _context);
-        var schemaId = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(confluentBytes.AsSpan(1));
+        if (!ConfluentWireFormat.TryReadHeader(confluentBytes, out var schemaId, out _))
+        {
+            throw new InvalidOperationException(ConfluentWireFormat.NotFramedError);
+        }
+
         _writer = new MetricsAvroWriter(schemaId);
 
         // Both paths must produce the same bytes, or the comparison means nothing.

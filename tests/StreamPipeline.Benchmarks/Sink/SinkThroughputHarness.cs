@@ -64,7 +64,7 @@ internal sealed class SinkThroughputHarness : IHarness
 
         var topic = "bench-metrics";
         kafka.CreateTopic(topic, partitions);
-        var schemaId = await RegisterAsync(registry, topic, AvroSchemas.MetricsSampleJson);
+        var schemaId = await RegisterAsync(registry, topic, AvroSchemas.MetricsSample.Json);
         var (records, disks, interfaces, bytes) = await ProduceAsync(kafka, topic, schemaId, samples, 0, DateTime.UtcNow.AddMinutes(-30));
         Console.WriteLine($"produced {samples:N0} records ({bytes / 1024.0 / 1024.0:F1} MiB Avro), {disks:N0} disk rows, {interfaces:N0} interface rows");
 
@@ -253,7 +253,7 @@ internal sealed class SinkThroughputHarness : IHarness
             var buffers = new[] { new RowBinaryBuffer(), new RowBinaryBuffer(), new RowBinaryBuffer() };
             for (var i = start; i < Math.Min(records.Count, start + batch); i++)
             {
-                RecordDecoder.AppendMetrics(records[i].AsSpan(5), 0, (ulong)i, buffers[0], buffers[1], buffers[2]);
+                RecordDecoder.AppendMetrics(records[i].AsSpan(ConfluentWireFormat.HeaderSize), 0, (ulong)i, buffers[0], buffers[1], buffers[2]);
             }
 
             encoded.Add(buffers);
@@ -361,7 +361,7 @@ internal sealed class SinkThroughputHarness : IHarness
         const string db = "bench_fresh";
         var topic = "bench-fresh";
         stack.Kafka.CreateTopic(topic, partitions);
-        var schemaId = await RegisterAsync(stack.Registry, topic, AvroSchemas.MetricsSampleJson);
+        var schemaId = await RegisterAsync(stack.Registry, topic, AvroSchemas.MetricsSample.Json);
         await using (var app = await StartSinkAsync(stack, topic, db, "bench-fresh", settings))
         {
             var worker = app.Services.GetRequiredService<SinkWorker>();

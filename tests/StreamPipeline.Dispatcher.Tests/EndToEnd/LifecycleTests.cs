@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using Avro.Generic;
 using Confluent.SchemaRegistry;
@@ -611,12 +610,12 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         return record;
     }
 
-    /// <summary>Confluent framing: magic byte 0, big-endian schema id, Avro binary.</summary>
+    /// <summary>Confluent framing (<see cref="ConfluentWireFormat"/>), then the Avro binary.</summary>
     private static byte[] Frame(int schemaId, JsonNode schemaJson, GenericRecord record)
     {
         using var stream = new MemoryStream();
-        Span<byte> header = stackalloc byte[5];
-        BinaryPrimitives.WriteInt32BigEndian(header[1..], schemaId);
+        Span<byte> header = stackalloc byte[ConfluentWireFormat.HeaderSize];
+        ConfluentWireFormat.WriteHeader(header, schemaId);
         stream.Write(header);
         new GenericDatumWriter<GenericRecord>(Avro.Schema.Parse(schemaJson.ToString())).Write(record, new Avro.IO.BinaryEncoder(stream));
         return stream.ToArray();

@@ -7,8 +7,8 @@ namespace StreamPipeline.Protocol.Tests.Avro;
 /// <summary>Encodes records with Apache.Avro's GenericDatumWriter (what Confluent's AvroSerializer uses), as the reference.</summary>
 internal static class ApacheAvroReference
 {
-    public static readonly RecordSchema MetricsSchema = (RecordSchema)Schema.Parse(AvroSchemas.MetricsSampleJson);
-    public static readonly RecordSchema PresenceSchema = (RecordSchema)Schema.Parse(AvroSchemas.AgentPresenceJson);
+    public static readonly RecordSchema MetricsSchema = (RecordSchema)Schema.Parse(AvroSchemas.MetricsSample.Json);
+    public static readonly RecordSchema PresenceSchema = (RecordSchema)Schema.Parse(AvroSchemas.AgentPresence.Json);
 
     public static byte[] Encode(GenericRecord record)
     {

@@ -17,17 +17,29 @@ public sealed class AvroSchemasTests
     }
 
     [Fact]
+    public void All_IsEveryFileOfSchemasAvro()
+    {
+        var files = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "schemas", "avro"), "*.avsc").Select(Path.GetFileName).Order(StringComparer.Ordinal);
+
+        Assert.Equal(files, AvroSchemas.All.Select(s => s.FileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void EmbeddedSchemas_EqualTheFilesVerbatim()
     {
-        Assert.Equal(ReadFile("metrics-sample.avsc"), AvroSchemas.MetricsSampleJson);
-        Assert.Equal(ReadFile("agent-presence.avsc"), AvroSchemas.AgentPresenceJson);
+        Assert.All(AvroSchemas.All, s => Assert.Equal(ReadFile(s.FileName), s.Json));
     }
 
     [Fact]
     public void FullNames_MatchTheSchemas()
     {
-        Assert.Equal(AvroSchemas.MetricsSampleFullName, Schema.Parse(AvroSchemas.MetricsSampleJson).Fullname);
-        Assert.Equal(AvroSchemas.AgentPresenceFullName, Schema.Parse(AvroSchemas.AgentPresenceJson).Fullname);
+        Assert.All(AvroSchemas.All, s => Assert.Equal(s.FullName, Schema.Parse(s.Json).Fullname));
+    }
+
+    [Fact]
+    public void EmbeddedResources_AreOnePerFile()
+    {
+        Assert.Equal(AvroSchemas.All.Count, typeof(AvroSchemas).Assembly.GetManifestResourceNames().Count(n => n.EndsWith(".avsc", StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -45,7 +57,7 @@ public sealed class AvroSchemasTests
     [Fact]
     public void MetricsSchema_FieldOrderIsWhatTheWriterEncodes()
     {
-        var schema = (RecordSchema)Schema.Parse(AvroSchemas.MetricsSampleJson);
+        var schema = (RecordSchema)Schema.Parse(AvroSchemas.MetricsSample.Json);
 
         Assert.Equal(
             ["agent_id", "connector_id", "session_id", "agent_time", "received_time", "cpu_usage_percent", "ram_usage_percent", "ram_used_gb",

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
+using StreamPipeline.Protocol;
 using StreamPipeline.Sink.Consuming;
 using StreamPipeline.Sink.Decoding;
 using StreamPipeline.Sink.Loading;
@@ -41,7 +42,7 @@ public sealed class ExactlyOnceReplayTests(SinkFixture fixture)
         {
             for (var offset = 0; offset < CrashedBatch; offset++)
             {
-                Assert.Null(RecordDecoder.AppendMetrics(SampleData.Encode(samples[offset], topics.MetricsSchemaId).AsSpan(5), 0, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]));
+                Assert.Null(RecordDecoder.AppendMetrics(SampleData.Encode(samples[offset], topics.MetricsSchemaId).AsSpan(ConfluentWireFormat.HeaderSize), 0, (ulong)offset, batch.Rows[0], batch.Rows[1], batch.Rows[2]));
                 batch.Added(offset);
             }
 

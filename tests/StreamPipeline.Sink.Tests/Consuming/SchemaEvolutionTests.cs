@@ -18,7 +18,7 @@ namespace StreamPipeline.Sink.Tests.Consuming;
 public sealed class SchemaEvolutionTests(SinkFixture fixture)
 {
     /// <summary>metrics-sample.avsc plus a field with a default (what a newer connector would register).</summary>
-    private static readonly string MetricsV2 = AddField(AvroSchemas.MetricsSampleJson, """{"name":"cpu_steal_percent","type":"double","default":0}""");
+    private static readonly string MetricsV2 = AddField(AvroSchemas.MetricsSample.Json, """{"name":"cpu_steal_percent","type":"double","default":0}""");
 
     [Fact]
     public async Task Sink_WriterSchemaV2WithAddedField_RowsLoadNothingDeadLettered()
@@ -98,7 +98,7 @@ public sealed class SchemaEvolutionTests(SinkFixture fixture)
     {
         var topics = await fixture.CreateTopicsAsync("incompatible", metricsPartitions: 1, presencePartitions: 1);
         var db = fixture.Unique("incompatible");
-        var broken = JsonNode.Parse(AvroSchemas.MetricsSampleJson)!.AsObject();
+        var broken = JsonNode.Parse(AvroSchemas.MetricsSample.Json)!.AsObject();
         var fields = broken["fields"]!.AsArray();
         fields.Remove(fields.First(f => (string)f!["name"]! == "ram_used_gb"));
         int brokenId;
@@ -139,8 +139,8 @@ public sealed class SchemaEvolutionTests(SinkFixture fixture)
     /// <summary>The sample under another writer schema, encoded by Apache.Avro with Confluent framing.</summary>
     private static byte[] Encode(string writerJson, MetricsSample sample, int schemaId, Action<GenericRecord>? extra = null)
     {
-        var v1 = AvroSchema.Parse(AvroSchemas.MetricsSampleJson);
-        var old = new GenericDatumReader<GenericRecord>(v1, v1).Read(null!, new BinaryDecoder(new MemoryStream(SampleData.Encode(sample, 1).AsSpan(5).ToArray())));
+        var v1 = AvroSchema.Parse(AvroSchemas.MetricsSample.Json);
+        var old = new GenericDatumReader<GenericRecord>(v1, v1).Read(null!, new BinaryDecoder(new MemoryStream(SampleData.Encode(sample, 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray())));
         var writer = (Avro.RecordSchema)AvroSchema.Parse(writerJson);
         var record = new GenericRecord(writer);
         foreach (var field in writer.Fields)

@@ -18,7 +18,7 @@ public sealed class AvroResolverTests
     [Fact]
     public void Transcode_WriterAddsFieldsAndDropsAFieldWithDefault_DecodesLikeTheSinksLayout()
     {
-        var v2 = JsonNode.Parse(AvroSchemas.MetricsSampleJson)!.AsObject();
+        var v2 = JsonNode.Parse(AvroSchemas.MetricsSample.Json)!.AsObject();
         var fields = v2["fields"]!.AsArray();
         // Added in the middle (with a default), added at the end, and load_15m removed (the sink's schema defaults it to null).
         fields.Insert(6, JsonNode.Parse("""{"name":"cpu_steal_percent","type":"double","default":0}"""));
@@ -42,7 +42,7 @@ public sealed class AvroResolverTests
     [Fact]
     public void Transcode_WriterFieldsInAnotherOrder_DecodesLikeTheSinksLayout()
     {
-        var v2 = JsonNode.Parse(AvroSchemas.MetricsSampleJson)!.AsObject();
+        var v2 = JsonNode.Parse(AvroSchemas.MetricsSample.Json)!.AsObject();
         var reversed = v2["fields"]!.AsArray().Select(f => f!.DeepClone()).Reverse().ToArray();
         v2["fields"] = new JsonArray(reversed);
 
@@ -56,8 +56,8 @@ public sealed class AvroResolverTests
     [Fact]
     public void Compile_WriterChangesANestedFieldsType_NamesTheField()
     {
-        var v2 = AvroSchemas.MetricsSampleJson.Replace("{\"name\": \"total_gb\", \"type\": \"double\"", "{\"name\": \"total_gb\", \"type\": \"string\"", StringComparison.Ordinal);
-        Assert.NotEqual(AvroSchemas.MetricsSampleJson, v2);
+        var v2 = AvroSchemas.MetricsSample.Json.Replace("{\"name\": \"total_gb\", \"type\": \"double\"", "{\"name\": \"total_gb\", \"type\": \"string\"", StringComparison.Ordinal);
+        Assert.NotEqual(AvroSchemas.MetricsSample.Json, v2);
 
         var e = Assert.Throws<AvroIncompatibleException>(() => AvroResolver.Compile(AvroSchemaNode.Parse(v2), SchemaCatalog.ReaderSchema(RecordKind.Metrics)));
 
@@ -68,7 +68,7 @@ public sealed class AvroResolverTests
     [Fact]
     public void Compile_WriterDropsAFieldWithoutDefault_NamesTheField()
     {
-        var v2 = JsonNode.Parse(AvroSchemas.MetricsSampleJson)!.AsObject();
+        var v2 = JsonNode.Parse(AvroSchemas.MetricsSample.Json)!.AsObject();
         var fields = v2["fields"]!.AsArray();
         fields.Remove(fields.First(f => (string)f!["name"]! == "cpu_usage_percent"));
 
@@ -81,7 +81,7 @@ public sealed class AvroResolverTests
     [Fact]
     public void Transcode_CommandResultWithAStatusSymbolAddedLater_LoadsTheSymbolName()
     {
-        var v2 = JsonNode.Parse(SchemaCatalog.CommandResultSchemaJson())!.AsObject();
+        var v2 = JsonNode.Parse(AvroSchemas.CommandResult.Json)!.AsObject();
         var status = v2["fields"]!.AsArray().First(f => (string)f!["name"]! == "status")!["type"]!["symbols"]!.AsArray();
         status.Add("SUPERSEDED"); // a symbol a later schema version might add
         var writer = (RecordSchema)AvroSchema.Parse(v2.ToJsonString());
@@ -113,8 +113,8 @@ public sealed class AvroResolverTests
     [Fact]
     public void Transcode_TruncatedWriterData_ReportsAnErrorInsteadOfThrowing()
     {
-        var v2 = AvroSchemas.MetricsSampleJson.Replace("\"name\": \"cpu_usage_percent\", \"type\": \"double\"", "\"name\": \"cpu_usage_percent\", \"type\": \"float\"", StringComparison.Ordinal);
-        Assert.NotEqual(AvroSchemas.MetricsSampleJson, v2);
+        var v2 = AvroSchemas.MetricsSample.Json.Replace("\"name\": \"cpu_usage_percent\", \"type\": \"double\"", "\"name\": \"cpu_usage_percent\", \"type\": \"float\"", StringComparison.Ordinal);
+        Assert.NotEqual(AvroSchemas.MetricsSample.Json, v2);
         var plan = AvroResolver.Compile(AvroSchemaNode.Parse(v2), SchemaCatalog.ReaderSchema(RecordKind.Metrics));
         var body = Body(SampleData.Metrics(1, 1));
 
@@ -126,11 +126,11 @@ public sealed class AvroResolverTests
         }
     }
 
-    private static byte[] Body(MetricsSample sample) => SampleData.Encode(sample, 1).AsSpan(5).ToArray();
+    private static byte[] Body(MetricsSample sample) => SampleData.Encode(sample, 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray();
 
     private static GenericRecord ReadV1(MetricsSample sample)
     {
-        var schema = AvroSchema.Parse(AvroSchemas.MetricsSampleJson);
+        var schema = AvroSchema.Parse(AvroSchemas.MetricsSample.Json);
         var reader = new GenericDatumReader<GenericRecord>(schema, schema);
         return reader.Read(null!, new BinaryDecoder(new MemoryStream(Body(sample))));
     }

@@ -9,7 +9,7 @@ public sealed class RecordDecoderTests
     [Fact]
     public void AppendMetrics_EveryTruncation_ReturnsErrorAndLeavesBuffersUnchanged()
     {
-        var body = SampleData.Encode(SampleData.Metrics(3, 2), 1).AsSpan(5).ToArray();
+        var body = SampleData.Encode(SampleData.Metrics(3, 2), 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray();
         using var samples = new RowBinaryBuffer();
         using var disks = new RowBinaryBuffer();
         using var interfaces = new RowBinaryBuffer();
@@ -26,9 +26,38 @@ public sealed class RecordDecoderTests
     }
 
     [Fact]
+    public void AppendMetrics_SteadyState_AllocatesNothing()
+    {
+        // The hot path: unframe, then decode with the shared AvroSpanReader, good records and poison ones alike.
+        var message = SampleData.Encode(SampleData.Metrics(3, 2), 1);
+        var truncated = message.AsSpan(0, message.Length - 4).ToArray();
+        using var samples = new RowBinaryBuffer();
+        using var disks = new RowBinaryBuffer();
+        using var interfaces = new RowBinaryBuffer();
+        var empty = (samples.Mark(), disks.Mark(), interfaces.Mark());
+        Assert.True(Append(message));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            samples.Rewind(empty.Item1);
+            disks.Rewind(empty.Item2);
+            interfaces.Rewind(empty.Item3);
+            Append(message);
+            Append(truncated);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1, samples.Rows);
+
+        bool Append(byte[] value) =>
+            ConfluentWireFormat.TryReadHeader(value, out _, out var body) && RecordDecoder.AppendMetrics(body, 1, 7, samples, disks, interfaces) is null;
+    }
+
+    [Fact]
     public void AppendMetrics_TrailingBytes_ReturnsWrongSchemaError()
     {
-        var body = SampleData.Encode(SampleData.Metrics(1, 1), 1).AsSpan(5).ToArray().Concat(new byte[] { 0 }).ToArray();
+        var body = SampleData.Encode(SampleData.Metrics(1, 1), 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray().Concat(new byte[] { 0 }).ToArray();
         using var a = new RowBinaryBuffer();
         using var b = new RowBinaryBuffer();
         using var c = new RowBinaryBuffer();
@@ -40,7 +69,7 @@ public sealed class RecordDecoderTests
     [Fact]
     public void AppendPresence_InvalidUtf8AgentId_ReturnsError()
     {
-        var body = SampleData.Encode(SampleData.Presence(1, 0, connected: true), 1).AsSpan(5).ToArray();
+        var body = SampleData.Encode(SampleData.Presence(1, 0, connected: true), 1).AsSpan(ConfluentWireFormat.HeaderSize).ToArray();
         body[1] = 0xFF; // first byte of agent_id
         using var rows = new RowBinaryBuffer();
 
@@ -51,11 +80,11 @@ public sealed class RecordDecoderTests
     [Fact]
     public void Canonical_SchemaFileAndApacheAvroRendering_AreTheSameLayout()
     {
-        var rendered = Avro.Schema.Parse(AvroSchemas.MetricsSampleJson).ToString();
+        var rendered = Avro.Schema.Parse(AvroSchemas.MetricsSample.Json).ToString();
 
-        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(rendered));
-        Assert.NotEqual(SchemaCatalog.Canonical(AvroSchemas.MetricsSampleJson), SchemaCatalog.Canonical(AvroSchemas.AgentPresenceJson));
-        Assert.Equal(SchemaCatalog.Canonical(SchemaCatalog.CommandResultSchemaJson()), SchemaCatalog.Canonical(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema.ToString()));
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json), SchemaCatalog.Canonical(rendered));
+        Assert.NotEqual(SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json), SchemaCatalog.Canonical(AvroSchemas.AgentPresence.Json));
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.CommandResult.Json), SchemaCatalog.Canonical(StreamPipeline.Kafka.Contracts.ContractCodec.CommandResultSchema.ToString()));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using StreamPipeline.Kafka.Contracts;
+using StreamPipeline.Protocol;
 using StreamPipeline.Sink.Decoding;
 
 namespace StreamPipeline.Sink.Tests.Decoding;
@@ -15,5 +17,16 @@ public sealed class RecordKindTests
         Assert.Equal(new[] { "Metrics", "Presence", "CommandResult", "ConnectorDeadLetter" }, new[] { RecordKind.Metrics, RecordKind.Presence, RecordKind.CommandResult, RecordKind.ConnectorDeadLetter }.Select(k => k.ToString()));
         Assert.Null(RecordKind.ConnectorDeadLetter.ReaderSchema);
         Assert.Null(RecordKind.CommandResult.IdentityLayout);
+    }
+
+    [Fact]
+    public void ReaderSchemas_AreTheProtocolFiles_EmbeddedInProtocolOnly()
+    {
+        // One home per wire contract (issue 10): the sink and the command contracts read the files Protocol embeds.
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.MetricsSample.Json), RecordKind.Metrics.IdentityLayout);
+        Assert.Equal(SchemaCatalog.Canonical(AvroSchemas.AgentPresence.Json), RecordKind.Presence.IdentityLayout);
+        Assert.Equal(AvroSchemas.CommandResult.FullName, ContractCodec.CommandResultSchema.Fullname);
+        Assert.DoesNotContain(typeof(ContractCodec).Assembly.GetManifestResourceNames(), n => n.EndsWith(".avsc", StringComparison.Ordinal));
+        Assert.DoesNotContain(typeof(RecordKind).Assembly.GetManifestResourceNames(), n => n.EndsWith(".avsc", StringComparison.Ordinal));
     }
 }

@@ -74,8 +74,8 @@ public sealed class SinkFixture : IAsyncLifetime
         Kafka.CreateTopic(presence, presencePartitions);
         Kafka.CreateTopic(deadLetter, 1);
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = Registry.Url.ToString() });
-        var metricsId = await registry.RegisterSchemaAsync(metrics + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.MetricsSampleJson, SchemaType.Avro));
-        var presenceId = await registry.RegisterSchemaAsync(presence + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.AgentPresenceJson, SchemaType.Avro));
+        var metricsId = await registry.RegisterSchemaAsync(metrics + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.MetricsSample.Json, SchemaType.Avro));
+        var presenceId = await registry.RegisterSchemaAsync(presence + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.AgentPresence.Json, SchemaType.Avro));
         return new TestTopics(metrics, presence, deadLetter, metricsId, presenceId, commandResults, connectorDeadLetter);
     }
 

@@ -1,17 +1,21 @@
 using System.Buffers.Binary;
 
-namespace StreamPipeline.Sink.Decoding;
+namespace StreamPipeline.Protocol;
 
 /// <summary>
-/// Avro binary decoding from a span with a sticky error instead of exceptions: a read past the end, a bad union branch
-/// or invalid UTF-8 sets <see cref="Error"/> and every later read returns a default value. The caller checks once per
-/// record, so a poison record costs no exception.
+/// Avro binary decoding from a span, the one reader of the services (the sink's hot path, Protocol's
+/// <see cref="MetricsAvroReader"/> and <see cref="AgentPresenceAvroReader"/>, the sink's schema resolution). Errors are
+/// values: a read past the end, a bad union branch, an out-of-range int or invalid UTF-8 sets a sticky
+/// <see cref="Error"/> and every later read returns a default value. The caller checks once per record, so a poison
+/// record costs no exception and nothing is allocated; a caller that wants an exception throws at the end
+/// (<see cref="ThrowIfError"/>).
 /// </summary>
-internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
+public ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
 {
     private readonly ReadOnlySpan<byte> _buffer = buffer;
     private int _position;
 
+    /// <summary>The first thing that was wrong, or null while every read has succeeded.</summary>
     public string? Error { get; private set; }
 
     public readonly bool End => _position == _buffer.Length;
@@ -61,6 +65,7 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
         return value;
     }
 
+    /// <summary>An Avro <c>long</c> (zig-zag varint), also a <c>timestamp-millis</c>.</summary>
     public long ReadLong()
     {
         if (Error is not null) return 0;
@@ -82,6 +87,16 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
         return 0;
     }
 
+    /// <summary>An Avro <c>int</c> (also an enum's symbol index): a varint that must fit in 32 bits.</summary>
+    public int ReadInt()
+    {
+        var value = ReadLong();
+        if (value is >= int.MinValue and <= int.MaxValue) return (int)value;
+        Fail("Avro int out of range.");
+        return 0;
+    }
+
+    /// <summary>An Avro <c>double</c> (8 bytes, little-endian).</summary>
     public double ReadDouble()
     {
         if (Error is not null) return 0;
@@ -187,5 +202,13 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> buffer)
         return count;
     }
 
+    /// <summary>Records <paramref name="error"/> unless an earlier one is already recorded (the first cause is the one reported).</summary>
     public void Fail(string error) => Error ??= error;
+
+    /// <summary>For callers with an exception model: throws the recorded error.</summary>
+    /// <exception cref="InvalidDataException">A read failed.</exception>
+    public readonly void ThrowIfError()
+    {
+        if (Error is { } error) throw new InvalidDataException(error);
+    }
 }
