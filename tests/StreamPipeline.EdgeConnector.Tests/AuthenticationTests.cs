@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -13,10 +14,10 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     public async Task Authenticate_ValidToken_ReplyCarriesStatusAtTopLevelAndInPayload()
     {
         stack.Describe(output);
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var agent = await RawAgent.ConnectAsync(connector);
 
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000001", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000001"), id: 77));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000001", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000001"), id: 77));
         using var reply = JsonDocument.Parse((await agent.ReceiveAsync())!);
 
         Assert.Equal("response", reply.RootElement.GetProperty("type").GetString());
@@ -33,7 +34,7 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     [InlineData("no-such-agent", "whatever")]
     public async Task Authenticate_BadCredentials_ErrorReplyThenPolicyViolation(string agentId, string token)
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var agent = await RawAgent.ConnectAsync(connector);
 
         await agent.SendAsync(RawAgent.AuthFrame(agentId, token, id: 5));
@@ -50,7 +51,7 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     [Fact]
     public async Task Authenticate_MetricsBeforeAuthentication_RefusedAndClosed()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var agent = await RawAgent.ConnectAsync(connector);
 
         await agent.SendAsync(RawAgent.MetricsFrame());
@@ -65,7 +66,7 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     [Fact]
     public async Task Authenticate_NothingSent_ClosedAfterTimeout()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:AuthenticationTimeout"] = "00:00:01" });
         using var agent = await RawAgent.ConnectAsync(connector);
 
@@ -78,7 +79,7 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     [Fact]
     public async Task Authenticate_RepeatedFailuresFromOneAddress_Throttled()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:AuthFailuresPerMinutePerAddress"] = "2" });
         for (var i = 0; i < 2; i++)
         {
@@ -89,7 +90,7 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
 
         // Even the right token is refused while the address is throttled.
         using var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000001", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000001")));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000001", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000001")));
         using var reply = JsonDocument.Parse((await agent.ReceiveAsync())!);
 
         Assert.Equal("error", reply.RootElement.GetProperty("status").GetString());
@@ -99,15 +100,15 @@ public sealed class AuthenticationTests(ConnectorStackFixture stack, ITestOutput
     [Fact]
     public async Task Authenticate_TokenRevokedWhileRunning_RefusedWithoutRestart()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         Assert.True(EdgeConnector.Authentication.TokenStore.Revoke(connector.TokenStorePath, "sim-000003"));
         var store = (EdgeConnector.Authentication.TokenStore)connector.App.Services.GetService(typeof(EdgeConnector.Authentication.TokenStore))!;
         await StreamPipeline.Testing.Eventually.TrueAsync(
-            () => store.Check("sim-000003", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000003")) == EdgeConnector.Authentication.TokenCheck.Revoked,
+            () => store.Check("sim-000003", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000003")) == EdgeConnector.Authentication.TokenCheck.Revoked,
             TimeSpan.FromSeconds(10), "the token store to reload");
 
         using var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000003", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000003")));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000003", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000003")));
         using var reply = JsonDocument.Parse((await agent.ReceiveAsync())!);
 
         Assert.Equal("error", reply.RootElement.GetProperty("status").GetString());

@@ -7,6 +7,7 @@ using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -23,7 +24,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     public async Task RepeatedEnvelopeKey_200RetypedMetricsFramesInOneSecond_NothingStoredAndClosed1008()
     {
         stack.Describe(output);
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         const string id = "sim-000011";
         using (var agent = await AuthenticatedAsync(connector, id))
         {
@@ -52,7 +53,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     public async Task UnsolicitedResponses_Flood_StrikesClose1008AndLogsRateLimited()
     {
         var logs = new CapturedLogs();
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, logs: logs);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, logs: logs);
         const string id = "sim-000012";
         using var agent = await AuthenticatedAsync(connector, id);
 
@@ -74,7 +75,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     [InlineData("reissue", "token replaced")]
     public async Task TokenChangedWhileConnected_LiveSessionClosed1008WithinSeconds(string change, string reason)
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var target = await AuthenticatedAsync(connector, "sim-000013");
         using var neighbour = await AuthenticatedAsync(connector, "sim-000014");
 
@@ -95,9 +96,9 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     [Fact]
     public async Task SecondAuthenticate_OnOpenSession_RefusedAndTokenNeverDeadLettered()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         const string id = "sim-000015";
-        var token = SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id);
+        var token = SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, id);
         using var agent = await AuthenticatedAsync(connector, id);
 
         await agent.SendAsync(RawAgent.AuthFrame(id, token, id: 2));
@@ -119,7 +120,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     public async Task AgentIdWithNewline_AuthenticationFails_LoggedOnOneLineEscaped()
     {
         var logs = new CapturedLogs();
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, logs: logs);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, logs: logs);
         using var agent = await RawAgent.ConnectAsync(connector);
 
         await agent.SendAsync("""{"type":"request","action":"authenticate","payload":{"agent_id":"evil\n12:00:00.000 info: Agent admin connected","token":"x"}}""");
@@ -135,7 +136,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     [Fact]
     public async Task FirstFrame_LargerThanUnauthenticatedLimit_Closed1009BeforeParsing()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var agent = await RawAgent.ConnectAsync(connector);
 
         // Regression: the first frame of an unauthenticated peer could be 1 MiB (EdgeConnector:MaxFrameBytes).
@@ -149,7 +150,7 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
     [Fact]
     public async Task OpsEndpoints_OnlyOnTheOpsPortAndNotReadyWhileDraining()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
         using var http = new HttpClient(handler);
         var agentPort = new Uri($"https://127.0.0.1:{connector.AgentPort}/");
@@ -168,19 +169,19 @@ public sealed class HostileAgentTests(ConnectorStackFixture stack, ITestOutputHe
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(connector.OpsUrl, "healthz"))).StatusCode);
     }
 
-    private static async Task<RawAgent> AuthenticatedAsync(ConnectorHarness connector, string id)
+    private static async Task<RawAgent> AuthenticatedAsync(ConnectorHost connector, string id)
     {
         var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+        await agent.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, id)));
         using var reply = JsonDocument.Parse((await agent.ReceiveAsync())!);
         Assert.Equal("ok", reply.RootElement.GetProperty("status").GetString());
         return agent;
     }
 
-    private static List<MetricsSample> Ours(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, ConnectorHarness connector, string id) =>
+    private static List<MetricsSample> Ours(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, ConnectorHost connector, string id) =>
         read.Where(r => r.Message.Key == id).Select(r => Decode(r.Message.Value)).Where(s => s.ConnectorId == connector.ConnectorId).ToList();
 
-    private static List<Confluent.Kafka.ConsumeResult<string, byte[]>> DeadLetters(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, ConnectorHarness connector, string id) =>
+    private static List<Confluent.Kafka.ConsumeResult<string, byte[]>> DeadLetters(List<Confluent.Kafka.ConsumeResult<string, byte[]>> read, ConnectorHost connector, string id) =>
         read.Where(r => r.Message.Key == id && Header(r, "connector_id") == connector.ConnectorId).ToList();
 
     private static string? Header(Confluent.Kafka.ConsumeResult<string, byte[]> r, string name) =>

@@ -10,6 +10,7 @@ using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -23,7 +24,7 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     public async Task Metrics_SimulatedFleet_EveryFieldOfEverySampleReachesKafka()
     {
         stack.Describe(output);
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         var sent = new ConcurrentQueue<(string AgentId, byte[] Frame)>();
         var options = connector.Fleet(5, TimeSpan.FromMilliseconds(300));
         options.OnMetricsSent = (agent, frame) => sent.Enqueue((agent, frame));
@@ -90,8 +91,8 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     [Fact]
     public async Task Session_SameAgentAuthenticatesTwice_OldSessionClosedAndPresenceRecorded()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
-        var token = SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000007");
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        var token = SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000007");
         using var first = await RawAgent.ConnectAsync(connector);
         await first.SendAsync(RawAgent.AuthFrame("sim-000007", token));
         Assert.Contains("\"ok\"", await first.ReceiveAsync());
@@ -134,9 +135,9 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     [InlineData("""{"type":"event","action":"launch-rockets","timestamp":1,"payload":{}}""", "unknown_action")]
     public async Task Metrics_InvalidFrame_DeadLetteredWithReasonAndConnectionStaysUp(string frame, string reason)
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         using var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000002", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000002")));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000002", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000002")));
         await agent.ReceiveAsync();
 
         await agent.SendAsync(frame);
@@ -159,13 +160,13 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     [Fact]
     public async Task Frame_LargerThanLimit_ClosedWithMessageTooBigOthersUnaffected()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:MaxFrameBytes"] = "65536" });
         using var good = await RawAgent.ConnectAsync(connector);
-        await good.SendAsync(RawAgent.AuthFrame("sim-000010", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000010")));
+        await good.SendAsync(RawAgent.AuthFrame("sim-000010", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000010")));
         await good.ReceiveAsync();
         using var bad = await RawAgent.ConnectAsync(connector);
-        await bad.SendAsync(RawAgent.AuthFrame("sim-000011", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000011")));
+        await bad.SendAsync(RawAgent.AuthFrame("sim-000011", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000011")));
         await bad.ReceiveAsync();
 
         var huge = Encoding.UTF8.GetBytes("{\"type\":\"event\",\"action\":\"metrics\",\"payload\":{\"x\":\"" + new string('a', 200_000) + "\"}}");
@@ -182,10 +183,10 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     [Fact]
     public async Task Flood_AgentFarOverItsRate_ClosedWithPolicyViolation()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:AgentMessagesPerSecond"] = "2", ["EdgeConnector:MaxInvalidFramesPerMinute"] = "10" });
         using var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000012", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000012")));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000012", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000012")));
         await agent.ReceiveAsync();
 
         try
@@ -206,10 +207,10 @@ public sealed class MetricsPipelineTests(ConnectorStackFixture stack, ITestOutpu
     public async Task Responses_ManyMoreThanTheEventRate_NeitherRateLimitedNorClosed()
     {
         const int requests = 50;
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url,
             settings: new Dictionary<string, string?> { ["EdgeConnector:AgentMessagesPerSecond"] = "1", ["EdgeConnector:MaxInvalidFramesPerMinute"] = "5" });
         using var agent = await RawAgent.ConnectAsync(connector);
-        await agent.SendAsync(RawAgent.AuthFrame("sim-000013", SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, "sim-000013")));
+        await agent.SendAsync(RawAgent.AuthFrame("sim-000013", SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, "sim-000013")));
         await agent.ReceiveAsync();
 
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = stack.Registry.Url.ToString() });

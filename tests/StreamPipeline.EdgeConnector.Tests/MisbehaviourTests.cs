@@ -5,6 +5,7 @@ using StreamPipeline.AgentSimulator.Misbehaviour;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -29,7 +30,7 @@ public sealed class MisbehaviourTests(ConnectorStackFixture stack, ITestOutputHe
     public async Task Misbehaviour_HalfTheFleet_AnsweredAsSpecifiedGoodAgentsUnaffected(AgentMisbehaviour mode)
     {
         stack.Describe(output);
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, settings: new Dictionary<string, string?>
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, settings: new Dictionary<string, string?>
         {
             ["EdgeConnector:MaxFrameBytes"] = "65536",
             ["EdgeConnector:AuthenticationTimeout"] = "00:00:01",

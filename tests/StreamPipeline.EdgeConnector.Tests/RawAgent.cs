@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using StreamPipeline.Testing.EdgeConnector;
 
 namespace StreamPipeline.EdgeConnector.Tests;
 
@@ -11,7 +12,7 @@ internal sealed class RawAgent : IDisposable
 
     public WebSocket Socket => _socket;
 
-    public static async Task<RawAgent> ConnectAsync(ConnectorHarness connector)
+    public static async Task<RawAgent> ConnectAsync(ConnectorHost connector)
     {
         var trusted = X509CertificateLoader.LoadCertificateFromFile(connector.CertificatePath).GetCertHashString();
         var agent = new RawAgent();

@@ -4,6 +4,7 @@ using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -23,7 +24,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.True(cluster is not null || stack.Kafka.Description.Contains("Testcontainers", StringComparison.Ordinal));
         if (cluster is null) return; // Broker outages are injected through the embedded mock only.
 
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: 100,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: 100,
             settings: new Dictionary<string, string?> { ["EdgeConnector:MaxInFlightRecords"] = "500" });
         var sent = 0;
         var options = connector.Fleet(100, TimeSpan.FromMilliseconds(500));
@@ -77,7 +78,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         if (cluster is null) return; // Broker outages are injected through the embedded mock only.
 
         const int Agents = 150, Bound = 100;
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
             settings: new Dictionary<string, string?> { ["EdgeConnector:MaxInFlightRecords"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerDown(b);
         var agents = new List<RawAgent>();
@@ -88,7 +89,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
                 var id = $"sim-{i:D6}";
                 var a = await RawAgent.ConnectAsync(connector);
                 lock (agents) agents.Add(a);
-                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, id)));
                 await a.ReceiveAsync();
             });
 
@@ -131,7 +132,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         if (cluster is null) return; // Broker outages are injected through the embedded mock only.
 
         const int Agents = 1_000, Bound = 100;
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
             settings: new Dictionary<string, string?>
             {
                 ["EdgeConnector:MaxInFlightRecords"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -167,7 +168,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.Equal(Agents, presence.Select(p => p.AgentId).Distinct().Count());
     }
 
-    private static async Task ConnectAllThenDropAsync(ConnectorHarness connector, int count)
+    private static async Task ConnectAllThenDropAsync(ConnectorHost connector, int count)
     {
         var agents = new List<RawAgent>();
         try
@@ -177,7 +178,7 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
                 var id = $"sim-{i:D6}";
                 var a = await RawAgent.ConnectAsync(connector);
                 lock (agents) agents.Add(a);
-                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+                await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, id)));
                 Assert.Contains("\"ok\"", await a.ReceiveAsync(TimeSpan.FromSeconds(60)), StringComparison.Ordinal);
             });
         }
@@ -201,13 +202,13 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
     [Fact]
     public async Task Drain_ConnectorStops_AgentsToldGoingAwayAndDisconnectsPublished()
     {
-        var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         var agents = new List<RawAgent>();
         for (var i = 20; i < 25; i++)
         {
             var id = $"sim-{i:D6}";
             var a = await RawAgent.ConnectAsync(connector);
-            await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorHarness.TokenSeed, id)));
+            await a.SendAsync(RawAgent.AuthFrame(id, SimulatedFleet.TokenFor(ConnectorFiles.DefaultTokenSeed, id)));
             await a.ReceiveAsync();
             agents.Add(a);
         }

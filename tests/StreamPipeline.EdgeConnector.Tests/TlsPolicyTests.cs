@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests;
@@ -31,7 +32,7 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
     [InlineData("-tls1_2", "-groups", "X25519:P-256", true)] // on 1.2 the client's groups must also name the certificate's curve
     public async Task Handshake_OpenSslClient_OnlyPolicySuitesAccepted(string version, string suiteFlag, string suites, bool accepted)
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         var (ok, text) = await OpenSslAsync(connector.AgentPort, version, suiteFlag, suites);
         output.WriteLine(text);
         Assert.Equal(accepted, ok);
@@ -56,7 +57,7 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
             File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
         }
 
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, settings: new Dictionary<string, string?>
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, settings: new Dictionary<string, string?>
         {
             ["EdgeConnector:CertificatePath"] = cert,
             ["EdgeConnector:CertificateKeyPath"] = key,
@@ -70,7 +71,7 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
     [Fact]
     public async Task Certificate_FilesReplaced_NewCertificateServedWithoutRestart()
     {
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         var before = await ServedThumbprintAsync(connector.AgentPort);
         File.Delete(connector.CertificatePath);
         File.Delete(connector.KeyPath);
@@ -87,7 +88,7 @@ public sealed class TlsPolicyTests(ConnectorStackFixture stack, ITestOutputHelpe
     {
         // Resumption works only when connections share one OpenSSL context: a CipherSuitesPolicy or a certificate
         // selector made .NET build one per connection (issue 12), which this would catch.
-        await using var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url);
         var session = Path.Combine(connector.Dir, "tls.session");
 
         var (first, text1) = await OpenSslAsync(connector.AgentPort, "-tls1_2", "-sess_out", session);

@@ -12,13 +12,12 @@ using Microsoft.Extensions.Hosting;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.Dispatcher.Hosting;
-using StreamPipeline.EdgeConnector.Authentication;
-using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.EdgeConnector.Tls;
 using StreamPipeline.Embedded.Kafka;
 using StreamPipeline.Embedded.SchemaRegistry;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Kafka.Topics;
+using StreamPipeline.Testing.EdgeConnector;
 
 namespace StreamPipeline.Benchmarks.Commands;
 
@@ -62,15 +61,11 @@ internal sealed class CommandLatencyHarness : IHarness
             return 2;
         }
 
-        var dir = Directory.CreateTempSubdirectory("sp-command-latency-").FullName;
-        var certificate = Path.Combine(dir, "connector.crt");
-        var key = Path.Combine(dir, "connector.key");
+        using var files = ConnectorFiles.Create(agents, TokenSeed, "sp-command-latency-");
+        var certificate = files.CertificatePath;
+        var key = files.KeyPath;
+        // The floor's server presents the connector's certificate before any connector has started.
         DevelopmentCertificate.EnsureExists(certificate, key);
-        await File.WriteAllLinesAsync(Path.Combine(dir, "tokens.txt"), Enumerable.Range(1, agents).Select(i =>
-        {
-            var id = SimulatedFleet.AgentIdFor("sim-", i);
-            return TokenHashes.Line(id, SimulatedFleet.TokenFor(TokenSeed, id));
-        }));
         var agentIds = Enumerable.Range(1, agents).Select(i => SimulatedFleet.AgentIdFor("sim-", i)).ToArray();
         Console.WriteLine($"{agents} agents, rates {string.Join(", ", rates)} commands/s for {string.Join(", ", seconds)} s, metrics every {metricsInterval.TotalSeconds} s; {Environment.ProcessorCount} cores, load {LoadAverage()}");
 
@@ -111,7 +106,7 @@ internal sealed class CommandLatencyHarness : IHarness
         var pipelines = new List<List<Phase>>();
         foreach (var fetchWait in fetchWaits)
         {
-            pipelines.Add(await RunPipelineAsync(kafka.BootstrapServers, registry.Url.ToString(), schemas, results, dir, certificate, key, agentIds,
+            pipelines.Add(await RunPipelineAsync(kafka.BootstrapServers, registry.Url, schemas, results, files, agentIds,
                 metricsInterval, rates, seconds, fetchWait));
         }
 
@@ -126,7 +121,6 @@ internal sealed class CommandLatencyHarness : IHarness
             foreach (var pipeline in pipelines) Console.WriteLine(pipeline[r].Row());
         }
 
-        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         var lost = floor.Concat(pipelines.SelectMany(p => p)).Sum(p => p.Sent - p.Count);
         var notOk = pipelines.SelectMany(p => p).Sum(p => p.NotOk);
         if (lost > 0 || notOk > 0)
@@ -139,39 +133,28 @@ internal sealed class CommandLatencyHarness : IHarness
     }
 
     /// <summary>Starts a connector, a dispatcher and the fleet with consumers that wait at most <paramref name="fetchWaitMs"/> per fetch; measures every rate; stops them.</summary>
-    private static async Task<List<Phase>> RunPipelineAsync(string bootstrap, string registryUrl, ISchemaRegistryClient schemas, ResultsReader results,
-        string dir, string certificate, string key, string[] agentIds, TimeSpan metricsInterval, int[] rates, int[] seconds, int fetchWaitMs)
+    private static async Task<List<Phase>> RunPipelineAsync(string bootstrap, Uri registryUrl, ISchemaRegistryClient schemas, ResultsReader results,
+        ConnectorFiles files, string[] agentIds, TimeSpan metricsInterval, int[] rates, int[] seconds, int fetchWaitMs)
     {
         var phases = new List<Phase>();
         var path = $"pipeline, fetch.wait.max.ms={fetchWaitMs}";
         var common = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrap,
-            ["Kafka:SchemaRegistryUrl"] = registryUrl,
+            ["Kafka:SchemaRegistryUrl"] = registryUrl.ToString(),
             ["Kafka:Client:fetch.wait.max.ms"] = fetchWaitMs.ToString(CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
-        var connector = await StartAsync(common, new()
-        {
-            ["EdgeConnector:ConnectorId"] = $"edge-bench-{fetchWaitMs}",
-            ["EdgeConnector:ListenAddress"] = "127.0.0.1",
-            ["EdgeConnector:Port"] = "0",
-            ["EdgeConnector:OpsPort"] = "0",
-            ["EdgeConnector:CertificatePath"] = certificate,
-            ["EdgeConnector:CertificateKeyPath"] = key,
-            ["EdgeConnector:TokenStorePath"] = Path.Combine(dir, "tokens.txt"),
-            ["EdgeConnector:DrainWindow"] = "00:00:01",
-        }, b => b.AddEdgeConnector(), a => a.MapEdgeConnector());
-        var dispatcher = await StartAsync(common, new()
+        var connector = await ConnectorHost.StartAsync(bootstrap, registryUrl, settings: common, connectorId: $"edge-bench-{fetchWaitMs}", files: files);
+        var dispatcher = await StartDispatcherAsync(common, new()
         {
             ["Dispatcher:DispatcherId"] = $"dispatcher-bench-{fetchWaitMs}",
             ["Dispatcher:ListenAddress"] = "127.0.0.1",
             ["Dispatcher:OpsPort"] = "0",
             ["Dispatcher:DrainTimeout"] = "00:00:01",
-        }, b => b.AddDispatcher(), a => a.MapDispatcher());
-        var agentPort = new Uri(connector.Urls.First(u => u.StartsWith("https", StringComparison.Ordinal))).Port;
-        var fleet = await StartFleetAsync(new Uri($"wss://127.0.0.1:{agentPort}/agent"), certificate, agentIds.Length, metricsInterval);
+        });
+        var fleet = await StartFleetAsync(connector.AgentUrl, files.CertificatePath, agentIds.Length, metricsInterval);
         using var producer = new ProducerBuilder<string, AgentCommand>(new ProducerConfig
         {
             BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, LingerMs = 1,
@@ -211,11 +194,9 @@ internal sealed class CommandLatencyHarness : IHarness
         {
             producer.Flush(TimeSpan.FromSeconds(10));
             await fleet.StopAsync();
-            foreach (var app in new[] { dispatcher, connector })
-            {
-                await app.StopAsync();
-                await app.DisposeAsync();
-            }
+            await dispatcher.StopAsync();
+            await dispatcher.DisposeAsync();
+            await connector.DisposeAsync();
         }
 
         return phases;
@@ -276,15 +257,14 @@ internal sealed class CommandLatencyHarness : IHarness
         return fleet;
     }
 
-    private static async Task<WebApplication> StartAsync(Dictionary<string, string?> common, Dictionary<string, string?> own,
-        Action<WebApplicationBuilder> add, Action<WebApplication> map)
+    private static async Task<WebApplication> StartDispatcherAsync(Dictionary<string, string?> common, Dictionary<string, string?> own)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Configuration.AddInMemoryCollection(common);
         builder.Configuration.AddInMemoryCollection(own);
-        add(builder);
+        builder.AddDispatcher();
         var app = builder.Build();
-        map(app);
+        app.MapDispatcher();
         await app.StartAsync();
         return app;
     }

@@ -1,18 +1,14 @@
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.AgentSimulator.Responses;
 using StreamPipeline.Dispatcher.Dispatching;
 using StreamPipeline.Dispatcher.Tests.Dispatching;
-using StreamPipeline.EdgeConnector.Authentication;
-using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.Dispatcher.Tests.EndToEnd;
@@ -28,15 +24,15 @@ internal sealed class CommandWorld : IAsyncDisposable
     public const string TokenSeed = "dispatcher-e2e";
     public const int MaxAgents = 64;
 
-    private readonly string _dir;
-    private readonly List<Connector> _connectors = [];
+    private readonly ConnectorFiles _files;
+    private readonly List<ConnectorHost> _connectors = [];
     private readonly List<SimulatedFleet> _fleets = [];
     private readonly ITestOutputHelper _output;
 
-    private CommandWorld(TestBed bed, string dir, ITestOutputHelper output, RequestCacheMode? cacheMode)
+    private CommandWorld(TestBed bed, ConnectorFiles files, ITestOutputHelper output, RequestCacheMode? cacheMode)
     {
         Bed = bed;
-        _dir = dir;
+        _files = files;
         _output = output;
         CacheMode = cacheMode;
     }
@@ -54,95 +50,41 @@ internal sealed class CommandWorld : IAsyncDisposable
     public AgentFrontDoor FrontDoor { get; } = new();
     public string Metrics => "agent-metrics-" + Bed.Suffix;
     public string DeadLetter => "agent-metrics-dlq-" + Bed.Suffix;
-    public string CertificatePath => Path.Combine(_dir, "connector.crt");
+    public string CertificatePath => _files.CertificatePath;
 
     public static async Task<CommandWorld> StartAsync(DispatcherFixture fx, ITestOutputHelper output, RequestCacheMode? cacheMode = RequestCacheMode.KeptAcrossReconnects)
     {
         var bed = await TestBed.StartAsync(fx);
         output.WriteLine($"agents' request cache: {cacheMode?.ToString() ?? "every mode, agent by agent"}");
-        var world = new CommandWorld(bed, Directory.CreateTempSubdirectory("commands-e2e-").FullName, output, cacheMode);
+        var world = new CommandWorld(bed, ConnectorFiles.Create(MaxAgents, TokenSeed, "commands-e2e-"), output, cacheMode);
         await fx.Kafka.Topics.EnsureTopicsAsync([new(world.Metrics, 2, 1), new(world.DeadLetter, 1, 1)], CancellationToken.None);
-        await File.WriteAllLinesAsync(Path.Combine(world._dir, "tokens.txt"), Enumerable.Range(1, MaxAgents).Select(i =>
-        {
-            var id = SimulatedFleet.AgentIdFor("sim-", i);
-            return TokenHashes.Line(id, SimulatedFleet.TokenFor(TokenSeed, id));
-        }));
         return world;
     }
 
     /// <summary>Starts an edge connector (its own host) on ephemeral ports and waits until it is ready.</summary>
-    public async Task<Connector> StartConnectorAsync(
+    public async Task<ConnectorHost> StartConnectorAsync(
         string connectorId, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null, bool waitReady = true)
     {
-        var config = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
-            ["EdgeConnector:ConnectorId"] = connectorId,
-            ["EdgeConnector:ListenAddress"] = "127.0.0.1",
-            ["EdgeConnector:Port"] = "0",
-            ["EdgeConnector:OpsPort"] = "0",
-            // One certificate for every connector, as behind a real load balancer's name.
-            ["EdgeConnector:CertificatePath"] = CertificatePath,
-            ["EdgeConnector:CertificateKeyPath"] = Path.Combine(_dir, "connector.key"),
-            ["EdgeConnector:GenerateDevelopmentCertificate"] = "true",
-            ["EdgeConnector:TokenStorePath"] = Path.Combine(_dir, "tokens.txt"),
-            ["EdgeConnector:DrainWindow"] = "00:00:01",
             ["EdgeConnector:MetricsTopic"] = Metrics,
             ["EdgeConnector:DeadLetterTopic"] = DeadLetter,
             ["EdgeConnector:PresenceTopic"] = Bed.Presence,
             ["EdgeConnector:ConnectorRequestsTopic"] = Bed.Requests,
             ["EdgeConnector:ConnectorResponsesTopic"] = Bed.Responses,
-            ["Kafka:BootstrapServers"] = Bed.BootstrapServers,
-            ["Kafka:SchemaRegistryUrl"] = Bed.RegistryUrl,
-            ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) config[k] = v;
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.AddEdgeConnector();
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.MapEdgeConnector();
-        await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        var connector = new Connector(connectorId, app,
-            new Uri(addresses.First(a => a.StartsWith("https", StringComparison.Ordinal))).Port,
-            new Uri(addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal))).Port);
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) settings[k] = v;
+        // One certificate and token store for every connector, as behind a real load balancer's name.
+        var connector = await ConnectorHost.StartAsync(Bed.BootstrapServers, new Uri(Bed.RegistryUrl), settings: settings, connectorId: connectorId,
+            files: _files, services: services, waitReady: waitReady);
         _connectors.Add(connector);
-        if (waitReady) await WaitReadyAsync(connector, TimeSpan.FromSeconds(60));
         return connector;
     }
 
-    /// <summary>Waits until a connector's /readyz answers 200.</summary>
-    public static async Task WaitReadyAsync(Connector connector, TimeSpan timeout)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{connector.OpsPort}/") };
-        await Eventually.ReturnsAsync(async () =>
-        {
-            try
-            {
-                return (await http.GetAsync(new Uri("readyz", UriKind.Relative))).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, ready => ready, timeout, $"connector {connector.Id} ready");
-    }
-
     /// <summary>Kills a connector as a crash would, as far as one process allows: no drain window, host stopped with a cancelled token.</summary>
-    public async Task KillConnectorAsync(Connector connector)
+    public async Task KillConnectorAsync(ConnectorHost connector)
     {
-        using var cancelled = new CancellationTokenSource();
-        await cancelled.CancelAsync();
-        try
-        {
-            await connector.App.StopAsync(cancelled.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        await connector.App.DisposeAsync();
+        await connector.KillAsync();
         _connectors.Remove(connector);
     }
 
@@ -249,16 +191,9 @@ internal sealed class CommandWorld : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var fleet in _fleets) await fleet.DisposeAsync();
-        foreach (var connector in _connectors.ToArray())
-        {
-            await connector.App.StopAsync();
-            await connector.App.DisposeAsync();
-        }
-
+        foreach (var connector in _connectors.ToArray()) await connector.DisposeAsync();
         await FrontDoor.DisposeAsync();
         await Bed.DisposeAsync();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _files.Dispose();
     }
-
-    internal sealed record Connector(string Id, WebApplication App, int AgentPort, int OpsPort);
 }

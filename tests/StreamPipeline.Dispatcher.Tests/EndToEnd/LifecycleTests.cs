@@ -10,6 +10,7 @@ using StreamPipeline.Dispatcher.Tests.Dispatching;
 using StreamPipeline.Kafka.Contracts;
 using StreamPipeline.Protocol;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.Dispatcher.Tests.EndToEnd;
@@ -390,7 +391,7 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
         var d2 = await world.Bed.StartDispatcherAsync("d2");
         await WaitEachOwnsOnePartitionAsync(d1, d2);
         for (var broker = 1; broker <= kafka.BrokerCount; broker++) kafka.SetBrokerDown(broker);
-        CommandWorld.Connector a, b;
+        ConnectorHost a, b;
         try
         {
             a = await world.StartConnectorAsync("edge-a", waitReady: false);
@@ -402,8 +403,8 @@ public sealed class LifecycleTests(DispatcherFixture fx, ITestOutputHelper outpu
             for (var broker = 1; broker <= kafka.BrokerCount; broker++) kafka.SetBrokerUp(broker);
         }
 
-        await CommandWorld.WaitReadyAsync(a, TimeSpan.FromSeconds(60));
-        await CommandWorld.WaitReadyAsync(b, TimeSpan.FromSeconds(60));
+        await a.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        await b.WaitReadyAsync(TimeSpan.FromSeconds(60));
         world.FrontDoor.RouteTo(a.AgentPort);
         var fleet = await world.StartFleetAsync(2);
         var commands = await world.SendAsync(fleet.Agents.Select(x => TestBed.Command(x.AgentId, "get-server-info", deadline: DateTimeOffset.UtcNow.AddSeconds(30))));

@@ -8,14 +8,13 @@ using Microsoft.Extensions.DependencyInjection;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
 using StreamPipeline.AgentSimulator.Misbehaviour;
-using StreamPipeline.EdgeConnector.Authentication;
-using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.Embedded.Kafka;
 using StreamPipeline.Embedded.SchemaRegistry;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.LocalStack.FleetPage;
 using StreamPipeline.Sink.Hosting;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 
 namespace StreamPipeline.LocalStack.Tests.Dashboards;
 
@@ -27,14 +26,13 @@ namespace StreamPipeline.LocalStack.Tests.Dashboards;
 [Collection(DashboardCollection.Name)]
 public sealed class DeadLetterPanelTests(DashboardFixture fixture)
 {
-    private const string Seed = "dead-letter-panel";
+    private const string SessionTimeoutMs = "6000";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task DeadLettersPanel_BadFramesThroughConnectorAndUndecodableRecord_ReturnsThemByReason()
     {
         var db = "dlq_panel_" + Guid.NewGuid().ToString("N")[..8];
-        var dir = Directory.CreateTempSubdirectory("dlq-panel-").FullName;
         using var kafka = EmbeddedKafkaCluster.Start(new EmbeddedKafkaOptions { BrokerCount = 1 });
         await using var registry = await EmbeddedSchemaRegistry.StartAsync(new EmbeddedSchemaRegistryOptions());
         foreach (var (topic, partitions) in new[] { ("m", 2), ("p", 1), ("connector-dlq", 1), ("sink-dlq", 1), (PipelineTopics.ConnectorRequests, 6) })
@@ -42,26 +40,14 @@ public sealed class DeadLetterPanelTests(DashboardFixture fixture)
             kafka.CreateTopic(topic, partitions);
         }
 
-        File.WriteAllLines(Path.Combine(dir, "tokens.txt"), Enumerable.Range(1, 2)
-            .Select(i => SimulatedFleet.AgentIdFor("sim-", i))
-            .Select(id => TokenHashes.Line(id, SimulatedFleet.TokenFor(Seed, id))));
-
-        await using (var connector = await StartAsync(new()
+        await using (var connector = await ConnectorHost.StartAsync(kafka.BootstrapServers, registry.Url, agents: 2, connectorId: "edge-panel", settings: new Dictionary<string, string?>
                      {
-                         ["EdgeConnector:ConnectorId"] = "edge-panel",
-                         ["EdgeConnector:ListenAddress"] = "127.0.0.1",
-                         ["EdgeConnector:Port"] = "0",
-                         ["EdgeConnector:OpsPort"] = "0",
-                         ["EdgeConnector:CertificatePath"] = Path.Combine(dir, "connector.crt"),
-                         ["EdgeConnector:CertificateKeyPath"] = Path.Combine(dir, "connector.key"),
-                         ["EdgeConnector:GenerateDevelopmentCertificate"] = "true",
-                         ["EdgeConnector:TokenStorePath"] = Path.Combine(dir, "tokens.txt"),
                          ["EdgeConnector:MetricsTopic"] = "m",
                          ["EdgeConnector:PresenceTopic"] = "p",
                          ["EdgeConnector:DeadLetterTopic"] = "connector-dlq",
-                         ["EdgeConnector:DrainWindow"] = "00:00:01",
-                     }, kafka, registry, b => b.AddEdgeConnector(), app => app.MapEdgeConnector()))
-        await using (await StartAsync(new()
+                         ["Kafka:Client:session.timeout.ms"] = SessionTimeoutMs,
+                     }))
+        await using (await StartSinkAsync(new()
                      {
                          ["ClickHouse:ConnectionString"] = fixture.ConnectionString,
                          ["Sink:GroupId"] = db,
@@ -75,15 +61,14 @@ public sealed class DeadLetterPanelTests(DashboardFixture fixture)
                          ["Sink:BatchMaxDelay"] = "00:00:00.200",
                          ["Sink:OpsAddress"] = "127.0.0.1",
                          ["Sink:OpsPort"] = "0",
-                     }, kafka, registry, b => b.AddSink(), app => app.MapSink()))
+                     }, kafka, registry))
         {
-            var agentUrl = new Uri($"wss://127.0.0.1:{Port(connector.App, "https")}/agent");
             await using (var fleet = SimulatedFleet.Start(new SimulatorOptions
             {
-                ServerUrl = agentUrl,
-                TrustedCertificatePath = Path.Combine(dir, "connector.crt"),
+                ServerUrl = connector.AgentUrl,
+                TrustedCertificatePath = connector.CertificatePath,
                 AgentCount = 2,
-                TokenSeed = Seed,
+                TokenSeed = connector.TokenSeed,
                 MetricsInterval = TimeSpan.FromMilliseconds(250),
                 // One of the two sends cpuUsagePercent and uptimeSeconds as strings: the connector refuses every frame.
                 Misbehaviour = AgentMisbehaviour.WrongTypes,
@@ -124,7 +109,6 @@ public sealed class DeadLetterPanelTests(DashboardFixture fixture)
         Assert.Equal(truth.OrderBy(kv => kv.Key).ToArray(), shown.OrderBy(kv => kv.Key).ToArray());
         Assert.Equal(1d, shown["bad_magic_byte"]);
         Assert.True(shown["wrong_type"] >= 3, $"wrong_type: {shown["wrong_type"]}");
-        Directory.Delete(dir, recursive: true);
     }
 
     private async Task<ulong> Count(string sql) => Convert.ToUInt64(await fixture.Client.ExecuteScalarAsync(sql), CultureInfo.InvariantCulture);
@@ -132,19 +116,19 @@ public sealed class DeadLetterPanelTests(DashboardFixture fixture)
     private static int Port(WebApplication app, string scheme) =>
         new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith(scheme + ":", StringComparison.Ordinal))).Port;
 
-    /// <summary>A service as its Program.cs builds it, on the test's Kafka, registry and settings; ready when /readyz says so.</summary>
-    private static async Task<Stoppable> StartAsync(Dictionary<string, string?> settings, EmbeddedKafkaCluster kafka, EmbeddedSchemaRegistry registry, Action<WebApplicationBuilder> add, Action<WebApplication> map)
+    /// <summary>The sink as its Program.cs builds it, on the test's Kafka, registry and settings; ready when /readyz says so.</summary>
+    private static async Task<Stoppable> StartSinkAsync(Dictionary<string, string?> settings, EmbeddedKafkaCluster kafka, EmbeddedSchemaRegistry registry)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.Sources.Clear();
         settings["Kafka:BootstrapServers"] = kafka.BootstrapServers;
         settings["Kafka:SchemaRegistryUrl"] = registry.Url.ToString();
-        settings["Kafka:Client:session.timeout.ms"] = "6000";
+        settings["Kafka:Client:session.timeout.ms"] = SessionTimeoutMs;
         settings["Logging:LogLevel:Default"] = "Warning";
         builder.Configuration.AddInMemoryCollection(settings);
-        add(builder);
+        builder.AddSink();
         var app = builder.Build();
-        map(app);
+        app.MapSink();
         await app.StartAsync();
         var ops = new Uri($"http://127.0.0.1:{Port(app, "http")}/readyz");
         using var http = new HttpClient();
@@ -158,12 +142,10 @@ public sealed class DeadLetterPanelTests(DashboardFixture fixture)
 
     private sealed class Stoppable(WebApplication app) : IAsyncDisposable
     {
-        public WebApplication App { get; } = app;
-
         public async ValueTask DisposeAsync()
         {
-            await App.StopAsync();
-            await App.DisposeAsync();
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
     }
 }

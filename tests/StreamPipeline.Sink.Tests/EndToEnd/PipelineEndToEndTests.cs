@@ -1,18 +1,12 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using StreamPipeline.AgentSimulator;
 using StreamPipeline.AgentSimulator.Fleet;
-using StreamPipeline.EdgeConnector.Authentication;
-using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Sink.Tests.Infrastructure;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.Sink.Tests.EndToEnd;
@@ -25,7 +19,7 @@ namespace StreamPipeline.Sink.Tests.EndToEnd;
 [Collection(SinkCollection.Name)]
 public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper output)
 {
-    private const string Seed = "pipeline-e2e";
+    private const int Agents = 4;
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     [Fact]
@@ -35,22 +29,16 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
         fixture.Kafka.CreateTopic(PipelineTopics.ConnectorRequests, 6);
         fixture.Kafka.CreateTopic(PipelineTopics.MetricsDeadLetter, 3);
         var db = fixture.Unique("pipeline");
-        var dir = Directory.CreateTempSubdirectory("pipeline-").FullName;
-        const int agents = 4;
-        File.WriteAllLines(Path.Combine(dir, "tokens.txt"), Enumerable.Range(1, agents)
-            .Select(i => SimulatedFleet.AgentIdFor("sim-", i))
-            .Select(id => TokenHashes.Line(id, SimulatedFleet.TokenFor(Seed, id))));
-
         var sent = new ConcurrentQueue<(string Agent, byte[] Frame)>();
-        await using (var connector = await StartConnectorAsync(dir, topics))
+        await using (var connector = await StartConnectorAsync(topics))
         await using (await InProcessSink.StartAsync(fixture, InProcessSink.Settings(fixture, topics, db, fixture.Unique("group"))))
         {
             await using (var fleet = SimulatedFleet.Start(new SimulatorOptions
             {
                 ServerUrl = connector.AgentUrl,
-                TrustedCertificatePath = Path.Combine(dir, "connector.crt"),
-                AgentCount = agents,
-                TokenSeed = Seed,
+                TrustedCertificatePath = connector.CertificatePath,
+                AgentCount = Agents,
+                TokenSeed = connector.TokenSeed,
                 MetricsInterval = TimeSpan.FromMilliseconds(250),
                 OnMetricsSent = (agent, frame) => sent.Enqueue((agent, frame)),
             }))
@@ -92,7 +80,7 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
             USING (agent_id, minute)
             WHERE r.n != s.n OR r.cpu != s.cpu OR r.mx != s.mx
             """));
-        output.WriteLine($"{frames.Length} samples, {disks} disks, {nics} interfaces from {agents} simulated agents found field by field in {db}");
+        output.WriteLine($"{frames.Length} samples, {disks} disks, {nics} interfaces from {Agents} simulated agents found field by field in {db}");
     }
 
     private async Task AssertSampleAsync(string db, string agent, long time, JsonElement p)
@@ -163,61 +151,16 @@ public sealed class PipelineEndToEndTests(SinkFixture fixture, ITestOutputHelper
         return n;
     }
 
-    private async Task<RunningConnector> StartConnectorAsync(string dir, TestTopics topics)
+    private async Task<ConnectorHost> StartConnectorAsync(TestTopics topics)
     {
         // The connector is ready only once its command relay listens on its requests partition (issue 9 item 8).
         var requests = topics.Metrics + "-connector-requests";
         fixture.Kafka.CreateTopic(requests, 1);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        return await ConnectorHost.StartAsync(fixture.Kafka.BootstrapServers, fixture.Registry.Url, agents: Agents, connectorId: "pipeline-edge", settings: new Dictionary<string, string?>
         {
-            ["EdgeConnector:ConnectorId"] = "pipeline-edge",
-            ["EdgeConnector:ListenAddress"] = "127.0.0.1",
-            ["EdgeConnector:Port"] = "0",
-            ["EdgeConnector:OpsPort"] = "0",
-            // The ops listener binds all interfaces by default (issue 9), and 0.0.0.0 is no address to connect to.
-            ["EdgeConnector:OpsListenAddress"] = "127.0.0.1",
-            ["EdgeConnector:CertificatePath"] = Path.Combine(dir, "connector.crt"),
-            ["EdgeConnector:CertificateKeyPath"] = Path.Combine(dir, "connector.key"),
-            ["EdgeConnector:GenerateDevelopmentCertificate"] = "true",
-            ["EdgeConnector:TokenStorePath"] = Path.Combine(dir, "tokens.txt"),
             ["EdgeConnector:MetricsTopic"] = topics.Metrics,
             ["EdgeConnector:PresenceTopic"] = topics.Presence,
             ["EdgeConnector:ConnectorRequestsTopic"] = requests,
-            ["EdgeConnector:DrainWindow"] = "00:00:01",
-            ["Kafka:BootstrapServers"] = fixture.Kafka.BootstrapServers,
-            ["Kafka:SchemaRegistryUrl"] = fixture.Registry.Url.ToString(),
-            ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.AddEdgeConnector();
-        var app = builder.Build();
-        app.MapEdgeConnector();
-        await app.StartAsync();
-        var https = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("https", StringComparison.Ordinal));
-        var connector = new RunningConnector(app, new Uri($"wss://127.0.0.1:{new Uri(https).Port}/agent"));
-        await Eventually.ReturnsAsync(async () =>
-        {
-            using var http = new HttpClient();
-            var ops = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal));
-            try
-            {
-                using var response = await http.GetAsync(new Uri(new Uri(ops), "/readyz"));
-                return (response.IsSuccessStatusCode, Why: $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-            }
-            catch (HttpRequestException e) { return (false, Why: e.Message); }
-        }, r => r.Item1, Deadline, "the connector to be ready (last /readyz answer shown)");
-        return connector;
-    }
-
-    private sealed class RunningConnector(WebApplication app, Uri agentUrl) : IAsyncDisposable
-    {
-        public Uri AgentUrl { get; } = agentUrl;
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
     }
 }
