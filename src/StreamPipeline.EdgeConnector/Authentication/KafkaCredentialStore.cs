@@ -8,9 +8,11 @@ using Microsoft.Extensions.Options;
 using StreamPipeline.EdgeConnector.Publishing;
 using StreamPipeline.EdgeConnector.Telemetry;
 using StreamPipeline.Kafka.Configuration;
+using StreamPipeline.Kafka.Consuming;
 using StreamPipeline.Kafka.Credentials;
 using StreamPipeline.Kafka.Resilience;
 using StreamPipeline.Kafka.Topics;
+using StreamPipeline.ServiceDefaults.Hosting;
 
 namespace StreamPipeline.EdgeConnector.Authentication;
 
@@ -22,7 +24,7 @@ namespace StreamPipeline.EdgeConnector.Authentication;
 /// session on this connector is closed by <see cref="Sessions.CredentialEnforcer"/>. Written by <c>spctl tokens</c>.
 /// </summary>
 internal sealed partial class KafkaCredentialStore(
-    IOptions<EdgeConnectorOptions> options, IOptions<KafkaOptions> kafka, TimeProvider time, ILogger<KafkaCredentialStore> logger)
+    IOptions<EdgeConnectorOptions> options, IOptions<KafkaOptions> kafka, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<KafkaCredentialStore> logger)
     : BackgroundService, ICredentialStore, ICredentialChangeFeed
 {
     private readonly EdgeConnectorOptions _o = options.Value;
@@ -66,26 +68,15 @@ internal sealed partial class KafkaCredentialStore(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
+        var loop = ConsumeThread.Start("connector-credentials", Run, stoppingToken);
+        // A connector whose store stopped following the topic would let revoked tokens in: it ends instead.
+        loop.ContinueWith(t =>
         {
-            try
-            {
-                Run(stoppingToken);
-                done.SetResult();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                done.SetResult();
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        })
-        { IsBackground = true, Name = "connector-credentials" };
-        thread.Start();
-        return done.Task;
+            var failure = t.Exception!.GetBaseException();
+            LogFatal(logger, _o.CredentialsTopic, failure.Message, failure);
+            lifetime.StopApplication(ServiceExitCodes.FatalDependency);
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return loop;
     }
 
     private void Run(CancellationToken stop)
@@ -212,4 +203,7 @@ internal sealed partial class KafkaCredentialStore(
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Warning, Message = "Credential store {Topic} partition {Partition} offset {Offset} skipped: {Problem}")]
     private static partial void LogBadRecord(ILogger logger, string topic, int partition, long offset, string problem);
+
+    [LoggerMessage(EventId = 1115, Level = LogLevel.Critical, Message = "Credential store {Topic}: its follow loop died ({Reason}); the connector stops (exit code 3) rather than authenticate against a table it no longer updates")]
+    private static partial void LogFatal(ILogger logger, string topic, string reason, Exception exception);
 }
