@@ -20,8 +20,8 @@ public sealed record CredentialAuditEvent(string EventId, string Action, string 
     public const string Issue = "issue";
     public const string Revoke = "revoke";
 
-    /// <summary>Longest text kept per field when loaded into ClickHouse.</summary>
-    public const int MaxFieldChars = 256;
+    /// <summary>Longest text kept per field when loaded into ClickHouse, in UTF-8 bytes (agent ids are at most 128 characters).</summary>
+    public const int MaxFieldBytes = 256;
 
     public byte[] ToBytes()
     {
