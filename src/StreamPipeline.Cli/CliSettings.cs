@@ -14,11 +14,18 @@ internal sealed class CliSettings
 
     public string Verb { get; private set; } = "";
 
+    /// <summary>Words after the verb (<c>spctl tokens issue web-042</c>: <c>issue</c>, <c>web-042</c>); only verbs with sub-commands take them.</summary>
+    public List<string> Arguments { get; } = [];
+
+    private static readonly HashSet<string> VerbsWithArguments = new(StringComparer.Ordinal) { "tokens" };
+
     public string BootstrapServers => Get("bootstrap") ?? Environment.GetEnvironmentVariable("StreamPipeline__Kafka__BootstrapServers") ?? "127.0.0.1:9092";
     public string RegistryUrl => Get("registry") ?? Environment.GetEnvironmentVariable("StreamPipeline__Kafka__SchemaRegistryUrl") ?? "http://127.0.0.1:8081";
     public string CommandsTopic => Get("commands-topic") ?? PipelineTopics.Commands;
     public string ResultsTopic => Get("results-topic") ?? PipelineTopics.CommandResults;
     public string PresenceTopic => Get("presence-topic") ?? PipelineTopics.Presence;
+    public string CredentialsTopic => Get("credentials-topic") ?? PipelineTopics.Credentials;
+    public string AuditTopic => Get("audit-topic") ?? PipelineTopics.CredentialAudit;
 
     /// <summary>Prefix of the <c>Kafka:Client</c> settings in the environment, the same variables the services read.</summary>
     public const string ClientSettingsPrefix = "StreamPipeline__Kafka__Client__";
@@ -53,6 +60,12 @@ internal sealed class CliSettings
             var a = args[i];
             if (!a.StartsWith("--", StringComparison.Ordinal))
             {
+                if (settings.Verb.Length > 0 && VerbsWithArguments.Contains(settings.Verb))
+                {
+                    settings.Arguments.Add(a);
+                    continue;
+                }
+
                 if (settings.Verb.Length > 0)
                 {
                     error = $"unexpected argument '{a}'";
@@ -64,7 +77,7 @@ internal sealed class CliSettings
             }
 
             var name = a[2..];
-            if (name is "wait" or "help")
+            if (name is "wait" or "help" or "replace")
             {
                 settings._values[name] = "true";
             }

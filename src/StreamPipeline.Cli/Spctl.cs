@@ -4,7 +4,7 @@ using StreamPipeline.Cli.Commands;
 
 namespace StreamPipeline.Cli;
 
-/// <summary>The operator CLI: send a command and wait for its result, list online agents, show recent results.</summary>
+/// <summary>The operator CLI: send a command and wait for its result, list online agents, show recent results, manage agent tokens.</summary>
 public static class Spctl
 {
     /// <summary>Exit codes, documented in docs/commands.md.</summary>
@@ -16,6 +16,8 @@ public static class Spctl
           spctl send --agent ID --action ACTION [--payload JSON] [--deadline 30s] [--wait] [--wait-timeout 90s] [--requested-by NAME]
           spctl agents
           spctl results [--last 20]
+          spctl tokens issue AGENT_ID | revoke AGENT_ID | list | import FILE.csv|-   agent tokens in the shared
+                                        credential store (EdgeConnector:CredentialStore=kafka); tokens printed once
 
         Common options (or environment variables):
           --bootstrap HOST:PORT[,...]   StreamPipeline__Kafka__BootstrapServers (default 127.0.0.1:9092)
@@ -27,7 +29,11 @@ public static class Spctl
                     2 invalid arguments, payload or Kafka client setting; 3 no result before the deadline; 4 Kafka or Schema Registry unreachable.
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct) =>
+        RunAsync(args, stdout, stderr, Console.In, ct);
+
+    /// <summary>Runs one spctl command; <paramref name="stdin"/> is read by <c>tokens import -</c>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (!CliSettings.TryParse(args, out var settings, out var error))
@@ -43,6 +49,7 @@ public static class Spctl
                 "send" => await SendCommand.RunAsync(settings, stdout, stderr, ct),
                 "agents" => await AgentsCommand.RunAsync(settings, stdout, stderr, ct),
                 "results" => await ResultsCommand.RunAsync(settings, stdout, stderr, ct),
+                "tokens" => await TokensCommand.RunAsync(settings, stdout, stderr, stdin, ct),
                 "" or "help" => await WriteHelpAsync(stdout, Ok),
                 _ => await WriteHelpAsync(stderr, Usage, $"spctl: unknown command '{settings.Verb}'\n\n"),
             };

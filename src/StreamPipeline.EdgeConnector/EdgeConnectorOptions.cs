@@ -39,8 +39,24 @@ public sealed class EdgeConnectorOptions
     /// <summary>Generate a self-signed ECDSA P-256 certificate at the two paths when they do not exist (local runs only).</summary>
     public bool GenerateDevelopmentCertificate { get; set; }
 
-    /// <summary>Token store: one line per agent, <c>agent_id sha256:HEX [revoked]</c>. Reloaded when it changes.</summary>
+    /// <summary>The file credential store (<see cref="CredentialStore"/> <c>file</c>).</summary>
+    public const string FileStore = "file";
+
+    /// <summary>The Kafka credential store every connector follows (<see cref="CredentialStore"/> <c>kafka</c>).</summary>
+    public const string KafkaStore = "kafka";
+
+    /// <summary>
+    /// Where agent tokens (their hashes) are kept: <c>file</c> (default; <see cref="TokenStorePath"/>, for a single
+    /// node) or <c>kafka</c> (the compacted <see cref="CredentialsTopic"/> every connector follows, written by
+    /// <c>spctl tokens</c>; docs/edge-connector.md "Tokens").
+    /// </summary>
+    public string CredentialStore { get; set; } = FileStore;
+
+    /// <summary>Token store file (<see cref="CredentialStore"/> <c>file</c>): one line per agent, <c>agent_id sha256:HEX [revoked]</c>. Reloaded when it changes.</summary>
     public string TokenStorePath { get; set; } = "tokens.txt";
+
+    /// <summary>Topic of the Kafka credential store (<see cref="CredentialStore"/> <c>kafka</c>). Default <c>agent-credentials</c>.</summary>
+    public string CredentialsTopic { get; set; } = Kafka.Topics.PipelineTopics.Credentials;
 
     /// <summary>Time an agent has to authenticate after the socket opens. Default 10 s.</summary>
     public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -127,7 +143,10 @@ public sealed class EdgeConnectorOptions
             e.Add("EdgeConnector:CertificatePath and EdgeConnector:CertificateKeyPath are required (PEM files); for a local run set EdgeConnector:GenerateDevelopmentCertificate=true.");
         else if (!GenerateDevelopmentCertificate && (!File.Exists(CertificatePath) || !File.Exists(CertificateKeyPath)))
             e.Add($"EdgeConnector:CertificatePath '{CertificatePath}' or EdgeConnector:CertificateKeyPath '{CertificateKeyPath}' does not exist.");
-        if (string.IsNullOrWhiteSpace(TokenStorePath)) e.Add("EdgeConnector:TokenStorePath is required.");
+        if (CredentialStore is not (FileStore or KafkaStore))
+            e.Add($"EdgeConnector:CredentialStore must be '{FileStore}' (the file at EdgeConnector:TokenStorePath, one node) or '{KafkaStore}' (the topic EdgeConnector:CredentialsTopic, shared by every connector), got '{CredentialStore}'.");
+        else if (CredentialStore == FileStore && string.IsNullOrWhiteSpace(TokenStorePath)) e.Add("EdgeConnector:TokenStorePath is required with EdgeConnector:CredentialStore=file.");
+        else if (CredentialStore == KafkaStore && string.IsNullOrWhiteSpace(CredentialsTopic)) e.Add("EdgeConnector:CredentialsTopic is required with EdgeConnector:CredentialStore=kafka (default agent-credentials).");
         if (AuthenticationTimeout <= TimeSpan.Zero || AuthenticationTimeout > TimeSpan.FromMinutes(5)) e.Add($"EdgeConnector:AuthenticationTimeout must be between 0 and 5 minutes, got {AuthenticationTimeout}.");
         if (AuthFailuresPerMinutePerAddress < 1) e.Add($"EdgeConnector:AuthFailuresPerMinutePerAddress must be at least 1, got {AuthFailuresPerMinutePerAddress}.");
         if (MaxFrameBytes is < 1024 or > 16 * 1024 * 1024) e.Add($"EdgeConnector:MaxFrameBytes must be 1 KiB..16 MiB, got {MaxFrameBytes}.");

@@ -3,7 +3,11 @@ using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.ServiceDefaults.Hosting;
 
 if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
-if (args is ["tokens", ..]) return TokensCommand.Run(args[1..], Environment.GetEnvironmentVariable("StreamPipeline__EdgeConnector__TokenStorePath") ?? "tokens.txt");
+if (args is ["tokens", ..])
+{
+    return TokensCommand.Run(args[1..], Environment.GetEnvironmentVariable("StreamPipeline__EdgeConnector__TokenStorePath") ?? "tokens.txt",
+        Environment.GetEnvironmentVariable("StreamPipeline__EdgeConnector__CredentialStore"));
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddEnvironmentVariables("StreamPipeline__");

@@ -29,6 +29,12 @@ public sealed class SinkOptions
     /// </summary>
     public string ConnectorDeadLetterTopic { get; set; } = Kafka.Topics.PipelineTopics.MetricsDeadLetter;
 
+    /// <summary>
+    /// The audit events of <c>spctl tokens</c> (every issue and revoke of an agent token, JSON), loaded into
+    /// <c>credential_audit</c>; empty to not consume it. Default <c>credential-audit</c>.
+    /// </summary>
+    public string CredentialAuditTopic { get; set; } = Kafka.Topics.PipelineTopics.CredentialAudit;
+
     /// <summary>Partitions of the dead-letter topic when the sink creates it. Default 3.</summary>
     public int DeadLetterPartitions { get; set; } = 3;
 
@@ -126,9 +132,11 @@ public sealed class SinkOptions
         if (string.IsNullOrWhiteSpace(MetricsTopic)) e.Add("Sink:MetricsTopic must not be empty.");
         if (string.IsNullOrWhiteSpace(PresenceTopic)) e.Add("Sink:PresenceTopic must not be empty.");
         if (string.IsNullOrWhiteSpace(DeadLetterTopic)) e.Add("Sink:DeadLetterTopic must not be empty.");
-        if (DeadLetterTopic == MetricsTopic || DeadLetterTopic == PresenceTopic || DeadLetterTopic == CommandResultsTopic || DeadLetterTopic == ConnectorDeadLetterTopic) e.Add($"Sink:DeadLetterTopic '{DeadLetterTopic}' must differ from the topics the sink consumes.");
+        if (DeadLetterTopic == MetricsTopic || DeadLetterTopic == PresenceTopic || DeadLetterTopic == CommandResultsTopic || DeadLetterTopic == ConnectorDeadLetterTopic || DeadLetterTopic == CredentialAuditTopic) e.Add($"Sink:DeadLetterTopic '{DeadLetterTopic}' must differ from the topics the sink consumes.");
         if (!string.IsNullOrWhiteSpace(ConnectorDeadLetterTopic) && (ConnectorDeadLetterTopic == MetricsTopic || ConnectorDeadLetterTopic == PresenceTopic || ConnectorDeadLetterTopic == CommandResultsTopic || ConnectorDeadLetterTopic == DeadLetterTopic))
             e.Add($"Sink:ConnectorDeadLetterTopic '{ConnectorDeadLetterTopic}' must be the connector's dead-letter topic (EdgeConnector:DeadLetterTopic), not one of the sink's other topics or its own Sink:DeadLetterTopic; set it empty to not index the connector's dead letters.");
+        if (!string.IsNullOrWhiteSpace(CredentialAuditTopic) && (CredentialAuditTopic == MetricsTopic || CredentialAuditTopic == PresenceTopic || CredentialAuditTopic == CommandResultsTopic || CredentialAuditTopic == ConnectorDeadLetterTopic || CredentialAuditTopic == DeadLetterTopic))
+            e.Add($"Sink:CredentialAuditTopic '{CredentialAuditTopic}' must be the topic spctl tokens writes its audit events to (default credential-audit), not one of the sink's other topics; set it empty to not load them.");
         if (DeadLetterPartitions is < 1 or > 1000) e.Add($"Sink:DeadLetterPartitions must be 1..1000, got {DeadLetterPartitions}.");
         if (string.IsNullOrWhiteSpace(Database) || !IsIdentifier(Database)) e.Add($"Sink:Database must be a plain identifier (letters, digits, underscore), got '{Database}'.");
         if (BatchMaxRows is < 1 or > 1_000_000) e.Add($"Sink:BatchMaxRows must be 1..1,000,000 (ClickHouse splits larger inserts into several blocks), got {BatchMaxRows}.");

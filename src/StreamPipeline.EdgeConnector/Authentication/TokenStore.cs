@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
+using StreamPipeline.Kafka.Credentials;
 
 namespace StreamPipeline.EdgeConnector.Authentication;
 
@@ -15,7 +15,7 @@ internal enum TokenCheck { Valid, UnknownAgent, WrongToken, Revoked }
 /// revoking tokens needs no restart; a reload that revokes, replaces or removes an agent's token raises
 /// <see cref="Changed"/>, so that agent's live session is closed too.
 /// </summary>
-internal sealed partial class TokenStore : ICredentialChangeFeed, IDisposable
+internal sealed partial class TokenStore : ICredentialStore, ICredentialChangeFeed, IDisposable
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(2);
     private readonly string _path;
@@ -42,6 +42,12 @@ internal sealed partial class TokenStore : ICredentialChangeFeed, IDisposable
 
     /// <summary>The store's version: 1 at start, one more at each reload that changed anything.</summary>
     public long Generation => Volatile.Read(ref _snapshot).Generation;
+
+    /// <inheritdoc />
+    public bool IsReady => true;
+
+    /// <inheritdoc />
+    public string NotReadyReason => "";
 
     public TokenCheck Check(string agentId, string token) => Check(agentId, token, out _);
 
@@ -111,22 +117,13 @@ internal sealed partial class TokenStore : ICredentialChangeFeed, IDisposable
     public void Dispose() => _timer?.Dispose();
 
     /// <summary>A new random token for an agent: 32 random bytes, base64url.</summary>
-    public static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string NewToken() => AgentTokens.NewToken();
 
-    public static void HashToken(string token, Span<byte> destination)
-    {
-        var max = Encoding.UTF8.GetMaxByteCount(token.Length);
-        var buffer = max <= 512 ? stackalloc byte[max] : new byte[max];
-        var n = Encoding.UTF8.GetBytes(token, buffer);
-        SHA256.HashData(buffer[..n], destination);
-    }
+    /// <summary>The hash scheme of every store (<see cref="AgentTokens"/>): SHA-256 of the token's UTF-8 bytes.</summary>
+    public static void HashToken(string token, Span<byte> destination) => AgentTokens.Hash(token, destination);
 
-    public static string HashLine(string agentId, string token, bool revoked = false)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        HashToken(token, hash);
-        return $"{agentId} sha256:{Convert.ToHexStringLower(hash)}{(revoked ? " revoked" : "")}";
-    }
+    public static string HashLine(string agentId, string token, bool revoked = false) =>
+        $"{agentId} {AgentTokens.HashText(token)}{(revoked ? " revoked" : "")}";
 
     /// <summary>Adds or replaces an agent's line; returns the new token, which is not stored anywhere.</summary>
     public static string Issue(string path, string agentId)

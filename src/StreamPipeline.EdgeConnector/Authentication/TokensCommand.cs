@@ -3,12 +3,20 @@ namespace StreamPipeline.EdgeConnector.Authentication;
 /// <summary>
 /// <c>tokens issue AGENT_ID</c> prints a new token once and stores only its hash;
 /// <c>tokens revoke AGENT_ID</c> marks it revoked. Both act on <c>--store PATH</c> (default: EdgeConnector:TokenStorePath).
-/// Running connectors pick the change up within seconds.
+/// Running connectors pick the change up within seconds. The file store only: with
+/// <c>EdgeConnector:CredentialStore=kafka</c> tokens are issued with <c>spctl tokens</c>.
 /// </summary>
 internal static class TokensCommand
 {
-    public static int Run(string[] args, string defaultStore)
+    public static int Run(string[] args, string defaultStore, string? credentialStore = null)
     {
+        if (string.Equals(credentialStore, EdgeConnectorOptions.KafkaStore, StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine("StreamPipeline__EdgeConnector__CredentialStore=kafka: the connectors follow the agent-credentials topic, not a file. " +
+                "Use spctl: spctl tokens issue|revoke|list|import (docs/edge-connector.md, \"Tokens\").");
+            return 2;
+        }
+
         var store = defaultStore;
         // Messages name the absolute path: "stored in data/tokens.txt" does not say which data/ folder.
         var rest = new List<string>();

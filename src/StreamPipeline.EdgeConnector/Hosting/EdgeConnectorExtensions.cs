@@ -40,8 +40,22 @@ public static class EdgeConnectorExtensions
             if (o.GenerateDevelopmentCertificate) DevelopmentCertificate.EnsureExists(o.CertificatePath, o.CertificateKeyPath);
             return new CertificateProvider(o.CertificatePath, o.CertificateKeyPath, sp.GetRequiredService<ILogger<CertificateProvider>>());
         });
-        services.AddSingleton(sp => new TokenStore(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.TokenStorePath, sp.GetRequiredService<ILogger<TokenStore>>()));
-        services.AddSingleton<ICredentialChangeFeed>(sp => sp.GetRequiredService<TokenStore>());
+        // The credential store is chosen by EdgeConnector:CredentialStore, read here from configuration (the services are
+        // registered before the options are validated; an invalid value fails the start-up validation, naming the setting).
+        if (string.Equals(builder.Configuration["EdgeConnector:CredentialStore"], EdgeConnectorOptions.KafkaStore, StringComparison.Ordinal))
+        {
+            services.AddSingleton<KafkaCredentialStore>();
+            services.AddSingleton<ICredentialStore>(sp => sp.GetRequiredService<KafkaCredentialStore>());
+            services.AddSingleton<ICredentialChangeFeed>(sp => sp.GetRequiredService<KafkaCredentialStore>());
+            services.AddHostedService(sp => sp.GetRequiredService<KafkaCredentialStore>());
+        }
+        else
+        {
+            services.AddSingleton(sp => new TokenStore(sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value.TokenStorePath, sp.GetRequiredService<ILogger<TokenStore>>()));
+            services.AddSingleton<ICredentialStore>(sp => sp.GetRequiredService<TokenStore>());
+            services.AddSingleton<ICredentialChangeFeed>(sp => sp.GetRequiredService<TokenStore>());
+        }
+
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<EdgeConnectorOptions>>().Value;
@@ -127,12 +141,14 @@ public static class EdgeConnectorExtensions
         context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(OpsListenerKey) == true;
 }
 
-/// <summary>Ready when schemas are registered, the command relay and the presence watch are running, and the connector is not draining.</summary>
-internal sealed class ConnectorReadiness(KafkaPublisher publisher, AdmissionControl admission, CommandRelay relay, PresenceWatch watch) : IHealthCheck
+/// <summary>Ready when the credential store is loaded, schemas are registered, the command relay and the presence watch are running, and the connector is not draining.</summary>
+internal sealed class ConnectorReadiness(KafkaPublisher publisher, AdmissionControl admission, CommandRelay relay, PresenceWatch watch, ICredentialStore credentials) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             admission.Draining ? HealthCheckResult.Unhealthy("draining") :
+            !credentials.IsReady ? HealthCheckResult.Unhealthy(credentials.NotReadyReason) :
+            credentials is KafkaCredentialStore { IsAlive: false } ? HealthCheckResult.Unhealthy(credentials.NotReadyReason) :
             !publisher.IsReady ? HealthCheckResult.Unhealthy("Avro schemas not registered yet (Schema Registry unreachable?)") :
             !relay.IsListening ? HealthCheckResult.Unhealthy("command relay not reading its connector-requests partition yet (Kafka unreachable?)") :
             !relay.IsAlive ? HealthCheckResult.Unhealthy("command relay stalled: its loop has not run for 30 s") :

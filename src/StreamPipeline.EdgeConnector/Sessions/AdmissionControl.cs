@@ -72,7 +72,7 @@ internal sealed class AdmissionControl(IOptions<EdgeConnectorOptions> options, T
         AdmissionRefusal.Draining => "connector draining; connect to another one",
         AdmissionRefusal.MaxConnections => "connector full (EdgeConnector:MaxConnections)",
         AdmissionRefusal.AdmissionRate => "too many new connections per second (EdgeConnector:AdmissionsPerSecond)",
-        AdmissionRefusal.NotReady => "connector not ready (registering schemas)",
+        AdmissionRefusal.NotReady => "connector not ready (registering schemas, reading its credential store)",
         _ => "",
     };
 }

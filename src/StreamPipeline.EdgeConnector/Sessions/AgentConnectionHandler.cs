@@ -18,7 +18,7 @@ namespace StreamPipeline.EdgeConnector.Sessions;
 /// </summary>
 internal sealed partial class AgentConnectionHandler(
     IOptions<EdgeConnectorOptions> options,
-    TokenStore tokens,
+    ICredentialStore tokens,
     AuthThrottle throttle,
     SessionRegistry sessions,
     KafkaPublisher publisher,

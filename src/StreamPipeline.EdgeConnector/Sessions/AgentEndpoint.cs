@@ -15,7 +15,7 @@ namespace StreamPipeline.EdgeConnector.Sessions;
 /// </summary>
 internal sealed class AgentEndpoint(
     IOptions<EdgeConnectorOptions> options, AdmissionControl admission, KafkaPublisher publisher, CommandRelay relay, PresenceWatch watch,
-    AgentConnectionHandler handler, DrainCoordinator drain, ConnectorMetrics metrics)
+    Authentication.ICredentialStore credentials, AgentConnectionHandler handler, DrainCoordinator drain, ConnectorMetrics metrics)
 {
     private readonly EdgeConnectorOptions _options = options.Value;
 
@@ -29,8 +29,9 @@ internal sealed class AgentEndpoint(
             return;
         }
 
-        // An agent admitted before the relay reads its partition from a fixed position could miss its first commands.
-        var refusal = admission.TryAdmit(publisher.IsReady && relay.IsListening && watch.IsWatching);
+        // An agent admitted before the relay reads its partition from a fixed position could miss its first commands;
+        // one admitted before the credential store is read to its end could be refused (or let in) on stale credentials.
+        var refusal = admission.TryAdmit(publisher.IsReady && relay.IsListening && watch.IsWatching && credentials.IsReady);
         if (refusal != AdmissionRefusal.None)
         {
             metrics.ConnectionRejected(AdmissionControl.Label(refusal));

@@ -44,6 +44,16 @@ public static class PipelineTopics
     public const string DispatcherState = "dispatcher-state";
 
     /// <summary>
+    /// Agent credentials every connector follows when <c>EdgeConnector:CredentialStore=kafka</c>: the SHA-256 of each
+    /// agent's token (never the token), active or revoked, keyed by agent id, compacted (a tombstone removes the agent).
+    /// Written by <c>spctl tokens</c>; each connector reads it whole before it is ready.
+    /// </summary>
+    public const string Credentials = "agent-credentials";
+
+    /// <summary>Every issue and revoke of an agent token (who, what, when, which agent; no token), keyed by agent id; loaded by sinks into <c>credential_audit</c>.</summary>
+    public const string CredentialAudit = "credential-audit";
+
+    /// <summary>
     /// Largest record on the topics that carry an agent's answer (connector responses, results, late responses): an
     /// answer may be a whole 1 MiB frame (EdgeConnector:MaxFrameBytes) plus the record's other fields. Producers of those
     /// records are sized to it; the topics need <c>max.message.bytes</c> at least this (Kafka's default is 1 MiB).
@@ -69,6 +79,19 @@ public static class PipelineTopics
         ["max.message.bytes"] = AnswerRecordBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    // Only the newest record per agent matters; delete.retention.ms keeps a tombstone a day so every connector sees it.
+    private static readonly Dictionary<string, string> CredentialConfigs = new(StringComparer.Ordinal)
+    {
+        ["cleanup.policy"] = "compact",
+        ["delete.retention.ms"] = "86400000",
+    };
+
+    // The audit trail stays in Kafka 90 days; ClickHouse's credential_audit keeps it for good.
+    private static readonly Dictionary<string, string> AuditConfigs = new(StringComparer.Ordinal)
+    {
+        ["retention.ms"] = "7776000000",
+    };
+
     /// <summary>The default set, with partition counts sized for the embedded mock (about 5 MiB per partition).</summary>
     public static IReadOnlyList<TopicSpec> All(short replicationFactor = 3) =>
     [
@@ -82,5 +105,7 @@ public static class PipelineTopics
         new(ConnectorResponses, 6, replicationFactor, AnswerTopicConfigs),
         new(LateResponses, 3, replicationFactor, AnswerTopicConfigs),
         new(DispatcherState, 6, replicationFactor, StateConfigs),
+        new(Credentials, 6, replicationFactor, CredentialConfigs),
+        new(CredentialAudit, 3, replicationFactor, AuditConfigs),
     ];
 }

@@ -85,6 +85,11 @@ internal sealed partial class PartitionBatcher(SinkOptions settings, SchemaLooku
             // Indexed from its headers; whatever they hold, the row is written (never dead-lettered again).
             DeadLetterRows.AppendConnectorLetter(message.Headers, message.Key, new TopicPartitionOffset(state.TopicPartition, offset), message.Timestamp, time.GetUtcNow().ToUnixTimeMilliseconds(), batch.Rows[0]);
         }
+        else if (kind.IsJson)
+        {
+            error = value is null ? "Record has no value (null)." : kind.AppendJson(value, (ushort)state.TopicPartition.Partition.Value, (ulong)offset, batch.Rows);
+            if (error is not null) reason = "invalid_json";
+        }
         else if (value is null || !ConfluentWireFormat.TryReadHeader(value, out var schemaId, out var body))
         {
             reason = "bad_magic_byte";
@@ -107,7 +112,7 @@ internal sealed partial class PartitionBatcher(SinkOptions settings, SchemaLooku
 
         if (reason is not null)
         {
-            // Metrics and presence are keyed by agent id (docs/kafka-topics.md).
+            // Metrics, presence and credential audit events are keyed by agent id (docs/kafka-topics.md).
             var agentId = kind.KeyedByAgent && message.Key is { } key ? System.Text.Encoding.UTF8.GetString(key) : null;
             batch.AddDeadLetter(new DeadLetter(new TopicPartitionOffset(state.TopicPartition, offset), message.Key, value, reason, error!, agentId));
             metrics.DeadLetter(reason);

@@ -20,7 +20,7 @@ internal sealed class SinkTopics
         foreach (var topic in precedence) _byName.TryAdd(topic.Name, topic);
     }
 
-    /// <summary>In subscription order: metrics, presence, then the optional command results and connector dead letters.</summary>
+    /// <summary>In subscription order: metrics, presence, then the optional command results, connector dead letters and credential audit events.</summary>
     public IReadOnlyList<SinkTopic> All { get; }
 
     public static SinkTopics From(SinkOptions options)
@@ -29,12 +29,15 @@ internal sealed class SinkTopics
         var presence = new SinkTopic(options.PresenceTopic, RecordKind.Presence);
         var commands = string.IsNullOrWhiteSpace(options.CommandResultsTopic) ? null : new SinkTopic(options.CommandResultsTopic, RecordKind.CommandResult);
         var connector = string.IsNullOrWhiteSpace(options.ConnectorDeadLetterTopic) ? null : new SinkTopic(options.ConnectorDeadLetterTopic, RecordKind.ConnectorDeadLetter);
+        var audit = string.IsNullOrWhiteSpace(options.CredentialAuditTopic) ? null : new SinkTopic(options.CredentialAuditTopic, RecordKind.CredentialAudit);
         List<SinkTopic> all = [metrics, presence];
         if (commands is not null) all.Add(commands);
         if (connector is not null) all.Add(connector);
+        if (audit is not null) all.Add(audit);
         List<SinkTopic> precedence = [metrics, presence];
         if (connector is not null) precedence.Add(connector);
         if (commands is not null) precedence.Add(commands);
+        if (audit is not null) precedence.Add(audit);
         return new SinkTopics(all, [.. precedence]);
     }
 

@@ -2,13 +2,16 @@ using StreamPipeline.Protocol;
 
 namespace StreamPipeline.Sink.Decoding;
 
+/// <summary>Appends the rows of one record whose value is JSON (no schema, no framing); null on success, else why not.</summary>
+internal delegate string? JsonRowAppender(ReadOnlySpan<byte> value, ushort partition, ulong offset, RowBinaryBuffer[] rows);
+
 /// <summary>Appends one decoded record's rows to a batch's buffers (one per table of its kind); null on success, else why not.</summary>
 internal delegate string? RowAppender(ReadOnlySpan<byte> body, ushort partition, ulong offset, RowBinaryBuffer[] rows, long maxClockSkewMs, out bool clockSkewed);
 
 /// <summary>
 /// What a topic carries, and everything the sink does with it in one place: the tables its rows go to (buffer index =
 /// position), the reader schema it is decoded by, whether its key is an agent id, and how one record becomes rows.
-/// The four kinds are the only instances; <see cref="Consuming.SinkTopics"/> maps the configured topics onto them.
+/// The five kinds are the only instances; <see cref="Consuming.SinkTopics"/> maps the configured topics onto them.
 /// </summary>
 internal sealed class RecordKind
 {
@@ -35,8 +38,18 @@ internal sealed class RecordKind
     public static readonly RecordKind ConnectorDeadLetter = new(
         "ConnectorDeadLetter", SinkTables.ConnectorDeadLetters, readerSchema: null, identityLayout: null, keyedByAgent: false, append: null);
 
-    private RecordKind(string name, SinkTable[] tables, AvroSchemaNode? readerSchema, string? identityLayout, bool keyedByAgent, RowAppender? append)
+    /// <summary>
+    /// The audit events of <c>spctl tokens</c> (UTF-8 JSON, <see cref="Kafka.Credentials.CredentialAuditEvent"/>), into
+    /// <c>credential_audit</c>; keyed by agent id.
+    /// </summary>
+    public static readonly RecordKind CredentialAudit = new(
+        "CredentialAudit", SinkTables.CredentialAuditEvents, readerSchema: null, identityLayout: null, keyedByAgent: true, append: null,
+        appendJson: static (value, partition, offset, rows) => CredentialAuditRows.Append(value, partition, offset, rows[0]));
+
+    private RecordKind(string name, SinkTable[] tables, AvroSchemaNode? readerSchema, string? identityLayout, bool keyedByAgent, RowAppender? append,
+        JsonRowAppender? appendJson = null)
     {
+        _appendJson = appendJson;
         Name = name;
         Tables = tables;
         ReaderSchema = readerSchema;
@@ -46,6 +59,10 @@ internal sealed class RecordKind
     }
 
     private readonly RowAppender? _append;
+    private readonly JsonRowAppender? _appendJson;
+
+    /// <summary>The record value is JSON, not Confluent-framed Avro: rows come from <see cref="AppendJson"/>.</summary>
+    public bool IsJson => _appendJson is not null;
 
     /// <summary>The kind's name in messages and in <c>dead_letter_replays</c> tokens (do not change: tokens must stay stable).</summary>
     public string Name { get; }
@@ -71,6 +88,13 @@ internal sealed class RecordKind
     {
         if (_append is null) throw new InvalidOperationException($"{Name} records are not Avro: they are indexed from their headers.");
         return _append(body, partition, offset, rows, maxClockSkewMs, out clockSkewed);
+    }
+
+    /// <summary>Appends the rows of one JSON record (<see cref="IsJson"/>); null on success, else why not (the buffers are left as they were).</summary>
+    public string? AppendJson(ReadOnlySpan<byte> value, ushort partition, ulong offset, RowBinaryBuffer[] rows)
+    {
+        if (_appendJson is null) throw new InvalidOperationException($"{Name} records are not JSON.");
+        return _appendJson(value, partition, offset, rows);
     }
 
     /// <summary>New empty buffers, one per table.</summary>

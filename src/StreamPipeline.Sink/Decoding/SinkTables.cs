@@ -48,6 +48,12 @@ internal static class SinkTables
         "dead_letter_topic", "dead_letter_partition", "dead_letter_offset", "reason", "error", "dead_lettered_time",
     ]);
 
+    /// <summary>Every issue and revoke of an agent token, from <c>credential-audit</c>. Written by <see cref="CredentialAuditRows"/>.</summary>
+    public static readonly SinkTable CredentialAudit = new("credential_audit",
+    [
+        "event_id", "action", "agent_id", "actor", "tool", "host", "event_time", "kafka_partition", "kafka_offset",
+    ]);
+
     /// <summary>Tables of a metrics batch, in insert order (buffer index = position here).</summary>
     public static readonly SinkTable[] Metrics = [MetricsSamples, MetricsDisks, MetricsInterfaces];
 
@@ -59,4 +65,7 @@ internal static class SinkTables
 
     /// <summary>Tables of a batch of the connector's dead letters.</summary>
     public static readonly SinkTable[] ConnectorDeadLetters = [DeadLetters];
+
+    /// <summary>Tables of a batch of credential audit events.</summary>
+    public static readonly SinkTable[] CredentialAuditEvents = [CredentialAudit];
 }

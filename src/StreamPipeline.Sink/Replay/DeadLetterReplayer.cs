@@ -161,6 +161,10 @@ internal sealed partial class DeadLetterReplayer(
             partition = (ushort)letter.DeadLetter.Partition.Value;
             offset = (ulong)letter.DeadLetter.Offset.Value | ConnectorOffsetFlag;
         }
+        else if (letter.Kind.IsJson)
+        {
+            return letter.Kind.AppendJson(value, (ushort)letter.Id.Partition, (ulong)letter.Id.Offset, rows) is null ? null : "invalid_json";
+        }
         else
         {
             if (!ConfluentWireFormat.TryReadHeader(value, out var schemaId, out body)) return "bad_magic_byte";

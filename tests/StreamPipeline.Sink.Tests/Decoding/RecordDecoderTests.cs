@@ -107,4 +107,13 @@ public sealed class RecordDecoderTests
         Assert.Contains(errors, e => e.StartsWith("Sink:ConnectorDeadLetterTopic 'dlq' must be the connector's dead-letter topic", StringComparison.Ordinal));
         Assert.Empty(new SinkOptions { ConnectorDeadLetterTopic = "" }.Validate());
     }
+
+    [Fact]
+    public void Validate_CredentialAuditTopicIsAnotherSinkTopic_NamesTheSetting()
+    {
+        var errors = new SinkOptions { CredentialAuditTopic = "agent-presence" }.Validate();
+
+        Assert.Contains(errors, e => e.StartsWith("Sink:CredentialAuditTopic 'agent-presence'", StringComparison.Ordinal));
+        Assert.Empty(new SinkOptions { CredentialAuditTopic = "" }.Validate());
+    }
 }

@@ -13,9 +13,15 @@ public sealed class RecordKindTests
         Assert.Equal(new[] { "agent_presence" }, RecordKind.Presence.Tables.Select(t => t.Name));
         Assert.Equal(new[] { "command_log" }, RecordKind.CommandResult.Tables.Select(t => t.Name));
         Assert.Equal(new[] { "dead_letters" }, RecordKind.ConnectorDeadLetter.Tables.Select(t => t.Name));
+        Assert.Equal(new[] { "credential_audit" }, RecordKind.CredentialAudit.Tables.Select(t => t.Name));
         // The names are part of dead_letter_replays tokens: they must not change.
-        Assert.Equal(new[] { "Metrics", "Presence", "CommandResult", "ConnectorDeadLetter" }, new[] { RecordKind.Metrics, RecordKind.Presence, RecordKind.CommandResult, RecordKind.ConnectorDeadLetter }.Select(k => k.ToString()));
+        Assert.Equal(new[] { "Metrics", "Presence", "CommandResult", "ConnectorDeadLetter", "CredentialAudit" },
+            new[] { RecordKind.Metrics, RecordKind.Presence, RecordKind.CommandResult, RecordKind.ConnectorDeadLetter, RecordKind.CredentialAudit }.Select(k => k.ToString()));
         Assert.Null(RecordKind.ConnectorDeadLetter.ReaderSchema);
+        Assert.Null(RecordKind.CredentialAudit.ReaderSchema);
+        Assert.True(RecordKind.CredentialAudit.IsJson);
+        Assert.True(RecordKind.CredentialAudit.KeyedByAgent);
+        Assert.False(RecordKind.Metrics.IsJson);
         Assert.Null(RecordKind.CommandResult.IdentityLayout);
     }
 

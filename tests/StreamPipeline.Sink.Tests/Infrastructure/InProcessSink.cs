@@ -34,6 +34,7 @@ public sealed class InProcessSink : IAsyncDisposable
         ["Sink:DeadLetterTopic"] = topics.DeadLetter,
         ["Sink:CommandResultsTopic"] = topics.CommandResults,
         ["Sink:ConnectorDeadLetterTopic"] = topics.ConnectorDeadLetter,
+        ["Sink:CredentialAuditTopic"] = topics.CredentialAudit,
         ["Sink:Database"] = database,
         ["Sink:BatchMaxDelay"] = "00:00:00.200",
         ["Sink:OpsAddress"] = "127.0.0.1",

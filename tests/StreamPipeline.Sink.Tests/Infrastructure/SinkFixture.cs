@@ -68,7 +68,9 @@ public sealed class SinkFixture : IAsyncLifetime
         var deadLetter = Unique(prefix + "-dlq");
         var commandResults = Unique(prefix + "-results");
         var connectorDeadLetter = Unique(prefix + "-connector-dlq");
+        var credentialAudit = Unique(prefix + "-credential-audit");
         Kafka.CreateTopic(commandResults, 1);
+        Kafka.CreateTopic(credentialAudit, 1);
         Kafka.CreateTopic(connectorDeadLetter, 1);
         Kafka.CreateTopic(metrics, metricsPartitions);
         Kafka.CreateTopic(presence, presencePartitions);
@@ -76,7 +78,7 @@ public sealed class SinkFixture : IAsyncLifetime
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = Registry.Url.ToString() });
         var metricsId = await registry.RegisterSchemaAsync(metrics + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.MetricsSample.Json, SchemaType.Avro));
         var presenceId = await registry.RegisterSchemaAsync(presence + "-value", new Confluent.SchemaRegistry.Schema(AvroSchemas.AgentPresence.Json, SchemaType.Avro));
-        return new TestTopics(metrics, presence, deadLetter, metricsId, presenceId, commandResults, connectorDeadLetter);
+        return new TestTopics(metrics, presence, deadLetter, metricsId, presenceId, commandResults, connectorDeadLetter, credentialAudit);
     }
 
     public async Task<ulong> CountAsync(string sql) =>
@@ -88,7 +90,9 @@ public sealed class SinkFixture : IAsyncLifetime
 }
 
 /// <param name="ConnectorDeadLetter">The test's stand-in for the connector's <c>agent-metrics-dlq</c>.</param>
-public sealed record TestTopics(string Metrics, string Presence, string DeadLetter, int MetricsSchemaId, int PresenceSchemaId, string CommandResults, string ConnectorDeadLetter);
+/// <param name="CredentialAudit">The test's stand-in for <c>credential-audit</c> (spctl tokens' audit events).</param>
+public sealed record TestTopics(string Metrics, string Presence, string DeadLetter, int MetricsSchemaId, int PresenceSchemaId, string CommandResults, string ConnectorDeadLetter,
+    string CredentialAudit);
 
 [CollectionDefinition(Name)]
 public sealed class SinkCollection : ICollectionFixture<SinkFixture>

@@ -12,7 +12,7 @@ public sealed class MigrationRunnerTests(SinkFixture fixture)
     private static readonly string[] Documented =
     [
         "agent_current", "agent_presence", "agent_state", "agent_state_from_metrics", "agent_state_from_presence",
-        "command_log", "dead_letter_replays", "dead_letters", "metrics_1h", "metrics_1h_mv", "metrics_1m",
+        "command_log", "credential_audit", "dead_letter_replays", "dead_letters", "metrics_1h", "metrics_1h_mv", "metrics_1m",
         "metrics_1m_mv", "metrics_disks", "metrics_disks_1h", "metrics_disks_1h_mv", "metrics_disks_1m",
         "metrics_disks_1m_mv", "metrics_interfaces", "metrics_interfaces_1h", "metrics_interfaces_1h_mv", "metrics_interfaces_1m",
         "metrics_interfaces_1m_mv", "metrics_samples", "metrics_uptime_1h", "metrics_uptime_1h_mv", "metrics_uptime_1m",
@@ -59,8 +59,9 @@ public sealed class MigrationRunnerTests(SinkFixture fixture)
             if (name is "metrics_1m" or "metrics_1h") Assert.Contains("toIntervalDay(400)", engine, StringComparison.Ordinal);
         }
 
-        // 10 from 001-007, 9 from the dashboard migrations 015-019 (issue 13), the replay ledger of 021 (issue 10).
-        Assert.Equal(20, count);
+        // 10 from 001-007, 9 from the dashboard migrations 015-019 (issue 13), the replay ledger of 021 (issue 10),
+        // credential_audit of 022 (issue 11).
+        Assert.Equal(21, count);
     }
 
     [Fact]
