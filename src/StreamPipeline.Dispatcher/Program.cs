@@ -1,7 +1,7 @@
 using StreamPipeline.Dispatcher.Hosting;
 using StreamPipeline.ServiceDefaults.Hosting;
 
-if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
+if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..], "Dispatcher:OpsPort", new StreamPipeline.Dispatcher.DispatcherOptions().OpsPort);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddEnvironmentVariables("StreamPipeline__");

@@ -2,7 +2,7 @@ using StreamPipeline.EdgeConnector.Authentication;
 using StreamPipeline.EdgeConnector.Hosting;
 using StreamPipeline.ServiceDefaults.Hosting;
 
-if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
+if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..], "EdgeConnector:OpsPort", new StreamPipeline.EdgeConnector.EdgeConnectorOptions().OpsPort);
 if (args is ["tokens", ..])
 {
     return TokensCommand.Run(args[1..], Environment.GetEnvironmentVariable("StreamPipeline__EdgeConnector__TokenStorePath") ?? "tokens.txt",

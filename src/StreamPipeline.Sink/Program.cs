@@ -2,7 +2,7 @@ using StreamPipeline.ServiceDefaults.Hosting;
 using StreamPipeline.Sink.Hosting;
 using StreamPipeline.Sink.Replay;
 
-if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..]);
+if (args is ["healthcheck", ..]) return await HealthProbe.RunAsync(args[1..], "Sink:OpsPort", new StreamPipeline.Sink.SinkOptions().OpsPort);
 if (args is ["migrate", ..]) return await MigrateCommand.RunAsync(args[1..]);
 if (args is ["replay-dead-letters", ..]) return await ReplayCommand.RunAsync(args[1..]);
 

@@ -22,6 +22,15 @@ public static class Services
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, null),
     };
 
+    /// <summary>The configuration section of the service's own settings.</summary>
+    public static string Section(string service) => service switch
+    {
+        "connector" => "EdgeConnector",
+        "dispatcher" => "Dispatcher",
+        "sink" => "Sink",
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, null),
+    };
+
     /// <summary>The service's own settings on fresh ports; returns the ops port that serves /readyz.</summary>
     public static int AddOwnSettings(string service, Dictionary<string, string?> settings, string dataPath)
     {

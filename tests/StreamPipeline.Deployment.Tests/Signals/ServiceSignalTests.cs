@@ -29,6 +29,9 @@ public sealed class ServiceSignalTests(EmbeddedStackFixture stack, ITestOutputHe
         await Services.WaitReadyAsync(process, ops, StartTimeout);
         // The container health check: the service's own binary probes its ops port (images have no shell or curl).
         Assert.Equal(0, await ProbeAsync(service, $"http://127.0.0.1:{ops}/readyz"));
+        // Without a URL it probes the ops port the service is configured with (the image's HEALTHCHECK: right even when
+        // an operator moves the ops port, or several services share the host network).
+        Assert.Equal(0, await ProbeConfiguredOpsPortAsync(service, ops));
 
         process.Signal(signal);
         var (code, elapsed) = await process.WaitForExitAsync(Services.ShutdownTimeout(service));
@@ -52,6 +55,14 @@ public sealed class ServiceSignalTests(EmbeddedStackFixture stack, ITestOutputHe
     private static async Task<int> ProbeAsync(string service, string url)
     {
         using var probe = ChildProcess.StartService(Services.Project(service), new Dictionary<string, string?>(), "healthcheck", url);
+        var (code, _) = await probe.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return code;
+    }
+
+    private static async Task<int> ProbeConfiguredOpsPortAsync(string service, int opsPort)
+    {
+        var settings = new Dictionary<string, string?> { [Services.Section(service) + ":OpsPort"] = opsPort.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        using var probe = ChildProcess.StartService(Services.Project(service), settings, "healthcheck");
         var (code, _) = await probe.WaitForExitAsync(TimeSpan.FromSeconds(30));
         return code;
     }

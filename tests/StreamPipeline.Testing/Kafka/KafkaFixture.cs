@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Configurations;
 using StreamPipeline.Embedded.Kafka;
 using StreamPipeline.Kafka.Topics;
 using Testcontainers.Kafka;
@@ -45,15 +45,21 @@ public sealed class KafkaFixture : IAsyncLifetime
         {
             try
             {
+                // Testcontainers' resource reaper (Ryuk) is one more image to pull, pinned by digest, so it is never here;
+                // DisposeAsync removes the broker's container instead (a killed test run may leave it behind).
+                TestcontainersSettings.ResourceReaperEnabled = false;
                 _container = new KafkaBuilder(KafkaImage).Build();
                 await _container.StartAsync();
                 BootstrapServers = _container.GetBootstrapAddress();
                 Topics = new AdminClientTopicProvisioner(new AdminClientConfig { BootstrapServers = BootstrapServers });
                 Description = $"real Kafka ({KafkaImage}) through Testcontainers.Kafka at {BootstrapServers}";
             }
-            catch (Exception e) when (mode == "auto" && e is DockerUnavailableException or ArgumentException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (mode == "auto")
             {
+                // Any failure to start the real broker (an engine that stops answering, a pull, a wait strategy timing out)
+                // falls back to the embedded cluster in auto mode, and the description says why.
                 dockerProblem = e.GetType().Name + ": " + e.Message.Split('\n')[0];
+                if (_container is not null) await _container.DisposeAsync();
                 _container = null;
             }
         }
@@ -70,7 +76,10 @@ public sealed class KafkaFixture : IAsyncLifetime
         _sink.OnMessage(new DiagnosticMessage("Kafka for tests: " + Description));
     }
 
-    /// <summary>Whether <c>docker image inspect</c> finds the image locally (false without a docker CLI or engine).</summary>
+    /// <summary>
+    /// Whether <c>docker image inspect</c> finds the image locally (false without a docker CLI or engine). The reason says
+    /// which: an engine that answers without the image (no registry to pull from) or no engine at all.
+    /// </summary>
     private static bool LocalImagePresent(string image, out string why)
     {
         try
@@ -80,6 +89,8 @@ public sealed class KafkaFixture : IAsyncLifetime
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             })!;
+            var stderr = inspect.StandardError.ReadToEndAsync();
+            _ = inspect.StandardOutput.ReadToEndAsync();
             if (!inspect.WaitForExit(10_000))
             {
                 inspect.Kill();
@@ -87,7 +98,11 @@ public sealed class KafkaFixture : IAsyncLifetime
                 return false;
             }
 
-            why = inspect.ExitCode == 0 ? "" : $"image {image} is not present locally (no registry to pull from; load it or set STREAMPIPELINE_TEST_KAFKA=docker)";
+            var said = stderr.Wait(1_000) ? stderr.Result.Trim().Split('\n')[0] : "";
+            why = inspect.ExitCode == 0 ? "" :
+                said.Contains("No such image", StringComparison.OrdinalIgnoreCase)
+                    ? $"a Docker engine answers but image {image} is not present locally (no registry to pull from; load it or set STREAMPIPELINE_TEST_KAFKA=docker)"
+                    : $"no Docker engine answers ({said})";
             return inspect.ExitCode == 0;
         }
         catch (System.ComponentModel.Win32Exception)
