@@ -6,8 +6,9 @@ namespace StreamPipeline.Sink.Schema;
 
 /// <summary>
 /// Applies the migrations of schemas/clickhouse in order and records each in <c>schema_migrations</c> (version, name,
-/// checksum, applied_at). Every statement is idempotent (<c>IF NOT EXISTS</c>), so two sinks starting at once, or a
-/// crash in the middle of a migration, are harmless: the next run applies what is missing.
+/// checksum, applied_at). Every statement is idempotent (<c>IF NOT EXISTS</c>, or guarded by <c>-- when:</c>), so a crash
+/// in the middle of a migration is harmless: the next run applies what is missing. Sinks starting at once take turns
+/// (<see cref="MigrationLock"/>): a guard is not safe against a second runner between two steps of the first.
 /// </summary>
 internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger logger)
 {
@@ -35,6 +36,7 @@ internal sealed partial class MigrationRunner(ClickHouseClient client, ILogger l
             SETTINGS non_replicated_deduplication_window = 10000
             """, cluster), cancellationToken: cancellationToken);
 
+        await using var turn = await MigrationLock.AcquireAsync(client, database, logger, cancellationToken);
         var applied = new Dictionary<int, string>();
         using (var reader = await client.ExecuteReaderAsync($"SELECT version, argMin(checksum, applied_at) FROM {database}.schema_migrations GROUP BY version", cancellationToken: cancellationToken))
         {

@@ -41,6 +41,32 @@ public sealed class MigrationRunnerTests(SinkFixture fixture)
         Assert.Equal((ulong)first, await fixture.CountAsync($"SELECT uniqExact(version) FROM {db}.schema_migrations"));
     }
 
+    /// <summary>
+    /// Several sinks starting at once on a fresh database (a Deployment's replicas; the rolling-restart harness's two
+    /// sinks, which found it): 008's guarded steps were evaluated by both runners, one exchanged the tables under the
+    /// other's INSERT and that sink stopped with NO_SUCH_COLUMN_IN_TABLE. The runners take turns.
+    /// </summary>
+    [Fact]
+    public async Task ApplyAsync_FourSinksAtOnceOnAFreshDatabase_AllSucceedEachMigrationAppliedOnce()
+    {
+        var db = fixture.Unique("concurrent");
+
+        var applied = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            new MigrationRunner(fixture.Client, NullLogger.Instance).ApplyAsync(db, 30, 365, CancellationToken.None))));
+
+        Assert.Equal(Migration.LoadEmbedded().Count, applied.Sum());
+        var tables = new List<string>();
+        using (var reader = await fixture.Client.ExecuteReaderAsync($"SELECT name FROM system.tables WHERE database = '{db}' ORDER BY name"))
+        {
+            while (reader.Read()) tables.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(Documented, tables);
+        Assert.Equal((ulong)Migration.LoadEmbedded().Count, await fixture.CountAsync($"SELECT count() FROM {db}.schema_migrations FINAL"));
+        var key = Convert.ToString(await fixture.Client.ExecuteScalarAsync($"SELECT partition_key FROM system.tables WHERE database = '{db}' AND name = 'metrics_samples'"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("toYYYYMMDD(received_time)", key);
+    }
+
     [Fact]
     public async Task ApplyAsync_EveryMergeTreeTable_HasDeduplicationWindowAndTtlFromOptions()
     {
