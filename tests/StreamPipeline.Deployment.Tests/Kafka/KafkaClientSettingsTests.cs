@@ -95,6 +95,8 @@ public sealed partial class KafkaClientSettingsTests
     [Theory]
     [InlineData("agents")]
     [InlineData("send --agent a-1 --action get-server-info")]
+    [InlineData("tokens list")]
+    [InlineData("tokens issue a-1")]
     public async Task Spctl_ClientSettingInEnvironment_ReachesItsKafkaClients(string command)
     {
         // An invalid value is refused by librdkafka when the client is built: proof the setting reached it, with no broker needed.
