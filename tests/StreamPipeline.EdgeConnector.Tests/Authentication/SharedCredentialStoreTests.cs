@@ -9,6 +9,7 @@ using StreamPipeline.EdgeConnector.Authentication;
 using StreamPipeline.Kafka.Credentials;
 using StreamPipeline.Kafka.Topics;
 using StreamPipeline.Testing;
+using StreamPipeline.Testing.EdgeConnector;
 using Xunit.Abstractions;
 
 namespace StreamPipeline.EdgeConnector.Tests.Authentication;
@@ -189,9 +190,9 @@ public sealed class SharedCredentialStoreTests(ConnectorStackFixture stack, ITes
         Assert.Empty(new EdgeConnectorOptions { CredentialStore = "kafka", TokenStorePath = "", CertificatePath = "x.crt", CertificateKeyPath = "x.key", GenerateDevelopmentCertificate = true }.Validate());
     }
 
-    private async Task<ConnectorHarness> StartAsync(CapturedLogs? logs = null, LogLevel level = LogLevel.Information)
+    private async Task<ConnectorHost> StartAsync(CapturedLogs? logs = null, LogLevel level = LogLevel.Information)
     {
-        var connector = await ConnectorHarness.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: 0, logs: logs, settings: new Dictionary<string, string?>
+        var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: 0, logs: logs, settings: new Dictionary<string, string?>
         {
             ["EdgeConnector:CredentialStore"] = "kafka",
             ["Logging:LogLevel:Default"] = level.ToString(),
@@ -220,7 +221,7 @@ public sealed class SharedCredentialStoreTests(ConnectorStackFixture stack, ITes
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    private static async Task KnownOnAsync(ConnectorHarness[] connectors, string[] agentIds)
+    private static async Task KnownOnAsync(ConnectorHost[] connectors, string[] agentIds)
     {
         foreach (var connector in connectors)
         {
@@ -229,7 +230,7 @@ public sealed class SharedCredentialStoreTests(ConnectorStackFixture stack, ITes
         }
     }
 
-    private static async Task<RawAgent> AuthenticateAsync(ConnectorHarness connector, string agentId, string token)
+    private static async Task<RawAgent> AuthenticateAsync(ConnectorHost connector, string agentId, string token)
     {
         var agent = await RawAgent.ConnectAsync(connector);
         await agent.SendAsync(RawAgent.AuthFrame(agentId, token));
