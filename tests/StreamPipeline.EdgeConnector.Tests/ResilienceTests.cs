@@ -122,7 +122,9 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
     /// <summary>
     /// Issue 9 item 5: brokers down while the fleet reconnects, and every presence event of every session arrives. The
     /// issue names 10,000 agents; the suite runs 1,000 (2,000 sessions, 4,000 events through a bound of 100, well under a
-    /// minute here); the 10,000 figure is measured with the edge load harness (docs/benchmarks.md).
+    /// minute here). <c>STREAMPIPELINE_TEST_RECONNECT_AGENTS=10000</c> runs the issue's figure (docs/benchmarks.md): agents
+    /// connect in waves of at most <see cref="ConcurrentAgents"/> so that both ends of every socket fit in this one
+    /// process's 20,000 file descriptors.
     /// </summary>
     [Fact]
     public async Task KafkaOutage_FleetReconnectsWhileBrokersDown_EveryPresenceEventOfEverySessionArrives()
@@ -131,8 +133,9 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         Assert.True(cluster is not null || stack.Kafka.Description.Contains("Testcontainers", StringComparison.Ordinal));
         if (cluster is null) return; // Broker outages are injected through the embedded mock only.
 
-        const int Agents = 1_000, Bound = 100;
-        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: Agents,
+        const int Bound = 100;
+        var agents = int.TryParse(Environment.GetEnvironmentVariable("STREAMPIPELINE_TEST_RECONNECT_AGENTS"), out var told) && told > 0 ? told : 1_000;
+        await using var connector = await ConnectorHost.StartAsync(stack.Kafka.BootstrapServers, stack.Registry.Url, agents: agents,
             settings: new Dictionary<string, string?>
             {
                 ["EdgeConnector:MaxInFlightRecords"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -141,19 +144,21 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
         for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerDown(b);
 
         // Two sessions per agent, both ended, all while Kafka is away: the first connection drops, the agent reconnects.
-        for (var wave = 0; wave < 2; wave++) await ConnectAllThenDropAsync(connector, Agents);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (var wave = 0; wave < 2; wave++) await ConnectAllThenDropAsync(connector, agents);
+        output.WriteLine($"{2 * agents} sessions opened and dropped with every broker down in {started.Elapsed.TotalSeconds:0.0} s");
         Assert.InRange(connector.Publisher.InFlight, 0, Bound);
 
         for (var b = 1; b <= cluster.BrokerCount; b++) cluster.SetBrokerUp(b);
         var presence = stack.ReadUntil(PipelineTopics.Presence,
-                read => read.Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _)).Count(p => p.ConnectorId == connector.ConnectorId) >= 4 * Agents,
-                TimeSpan.FromSeconds(120))
+                read => read.Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _)).Count(p => p.ConnectorId == connector.ConnectorId) >= 4 * agents,
+                TimeSpan.FromSeconds(120 + agents / 50))
             .Select(r => AgentPresenceAvroReader.Read(r.Message.Value, out _))
             .Where(p => p.ConnectorId == connector.ConnectorId)
             .ToList();
-        output.WriteLine($"{presence.Count} presence events of {4 * Agents} expected");
+        output.WriteLine($"{presence.Count} presence events of {4 * agents} expected, {started.Elapsed.TotalSeconds:0.0} s after the first connection");
 
-        Assert.Equal(4 * Agents, presence.Count);
+        Assert.Equal(4 * agents, presence.Count);
         Assert.Equal(0, connector.Publisher.Failed);
         foreach (var agent in presence.GroupBy(p => p.AgentId))
         {
@@ -165,15 +170,23 @@ public sealed class ResilienceTests(ConnectorStackFixture stack, ITestOutputHelp
             Assert.Equal(2, agent.Select(p => p.Epoch).Distinct().Count());
         }
 
-        Assert.Equal(Agents, presence.Select(p => p.AgentId).Distinct().Count());
+        Assert.Equal(agents, presence.Select(p => p.AgentId).Distinct().Count());
     }
 
+    private const int ConcurrentAgents = 2_500;
+
     private static async Task ConnectAllThenDropAsync(ConnectorHost connector, int count)
+    {
+        for (var first = 1; first <= count; first += ConcurrentAgents)
+            await ConnectThenDropAsync(connector, first, Math.Min(ConcurrentAgents, count - first + 1));
+    }
+
+    private static async Task ConnectThenDropAsync(ConnectorHost connector, int first, int count)
     {
         var agents = new List<RawAgent>();
         try
         {
-            await Parallel.ForEachAsync(Enumerable.Range(1, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            await Parallel.ForEachAsync(Enumerable.Range(first, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
             {
                 var id = $"sim-{i:D6}";
                 var a = await RawAgent.ConnectAsync(connector);
