@@ -41,9 +41,10 @@ internal sealed partial class MigrationLock : IAsyncDisposable
             {
                 // Released.
             }
-            catch (Exception e) when (ClickHouseErrors.IsTransient(e))
+            catch (Exception e) when (e is ClickHouseServerException || ClickHouseErrors.IsTransient(e))
             {
-                // A missed heartbeat only lets another sink break the lock later than StaleAfter.
+                // A missed heartbeat (ClickHouse away, or the lock already broken by another sink) stops the beats: at
+                // worst another sink breaks the lock after StaleAfter. It must not fail the migrations themselves.
             }
         });
     }

@@ -409,8 +409,17 @@ internal sealed class RollingRestartHarness : IHarness
         {
             using var consumer = new ConsumerBuilder<Ignore, Ignore>(_kafka.ConsumerConfig("rolling-restart-watermarks", "rolling-restart")).Build();
             var high = Partitions(PipelineTopics.ConnectorRequests).ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
-            await UntilAsync(() => Task.FromResult(high.All(h => _requestsRead.GetValueOrDefault(h.Key) >= h.Value)), timeout,
-                "every connector-requests record read from offset 0 (" + string.Join(", ", high.Select(h => $"[{h.Key}] {_requestsRead.GetValueOrDefault(h.Key)}/{h.Value}")) + ")");
+            var started = Stopwatch.GetTimestamp();
+            while (!high.All(h => _requestsRead.GetValueOrDefault(h.Key) >= h.Value))
+            {
+                if (Stopwatch.GetElapsedTime(started) > timeout)
+                {
+                    throw new TimeoutException($"connector-requests not read to the end from offset 0 within {timeout} (evicted by the mock broker?): records read/high watermark per partition " +
+                        string.Join(", ", high.Select(h => $"[{h.Key}] {_requestsRead.GetValueOrDefault(h.Key)}/{h.Value}")));
+                }
+
+                await Task.Delay(100);
+            }
         }
 
         private async Task SendAsync(int perSecond)
