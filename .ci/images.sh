@@ -17,7 +17,6 @@
 # Heavy steps (debootstrap, publish, image builds) hold /tmp/sp-heavy.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 UseSharedCompilation=false MSBUILDDISABLENODEREUSE=1
 work=${IMAGES_WORK:-/var/tmp/streampipeline-images}
